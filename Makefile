@@ -1,0 +1,35 @@
+# Two entry points for a fresh clone: `make demo` and `make test`.
+# Each one creates .venv and installs what it needs, pinning the CPU build of torch first
+# (an unpinned `torch` would pull a multi-GB CUDA build).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_PIN := torch==2.13.0
+# Real datasets: CI and tests read ../shared/data when it is there.
+export CONV4REC_DATA ?= $(abspath ../shared/data)
+
+.PHONY: install install-test demo test test-slow figures clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_PIN)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PY) -m conv4rec demo
+
+test: install
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-slow: install
+	$(PY) -m pytest -q -m slow --hypothesis-profile=thorough
+
+figures: install
+	$(PY) -m paper_figures all --build-caches
+
+clean:
+	rm -rf results runs .pytest_cache
