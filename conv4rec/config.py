@@ -1,0 +1,141 @@
+"""The frozen, validated configuration of a Conv4Rec model and its training."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Self
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "identity")
+ORIENTATIONS = ("user", "item")
+TARGET_MODES = ("masked", "all")
+INPUT_SCALINGS = ("none", "sqrt", "mean")
+
+
+class ConfigError(ValueError):
+    """A configuration field has a bad value; the message names the field and the value."""
+
+
+def _check(cond: bool, field: str, value: object, why: str) -> None:
+    if not cond:
+        raise ConfigError(f"Conv4RecConfig.{field}={value!r}: {why}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conv4RecConfig:
+    """Everything that determines a trained Conv4Rec model (not paths, device or verbosity).
+
+    Model (SPEC §2)
+    ---------------
+    orientation : "user" (rows are users, the default) or "item" (the transpose).
+    in_channels : K_in, the channels of the input 1x1 convolution over levels.
+    hidden : widths of the FC encoder layers; the last one is the code size d.
+    out_channels : K_out, the channels the decoder produces per item before the output 1x1
+        convolution maps them to the levels.
+    activation : nonlinearity of the input convolution and the encoder layers.
+    decoder_activation : nonlinearity between the decoder and the output convolution
+        ("identity" is the plain formulation of SPEC §2).
+    input_scaling : scale the encoder's input by 1/sqrt(n_u) ("sqrt"), 1/n_u ("mean") or not.
+    dropout : dropout on the code z.
+    item_bias : add a learned per-(item, level) bias to the logits.
+
+    Loss (SPEC §3)
+    --------------
+    alpha, beta : weights of the implicit (-log q(i)) and explicit (-log q(c|i)) parts.
+    target : "masked" (loss on a random target fraction of each user's interactions) or "all"
+        (denoising input dropout, loss on all interactions).
+    target_fraction : rho, the target share in masked mode.
+    input_dropout : dropout of input interactions in "all" mode.
+    eta : uniform mixing of the bounded loss (0 trains on the plain log-loss).
+
+    Training
+    --------
+    epochs, batch_size, lr, weight_decay : Adam with decoupled weight decay over user batches.
+    patience : early-stopping patience in epochs on the validation loss (0 disables it).
+    validation_fraction : share of each training user's interactions held out for early stopping.
+    """
+
+    orientation: str = "user"
+    in_channels: int = 8
+    hidden: tuple[int, ...] = (256,)
+    out_channels: int = 8
+    activation: str = "tanh"
+    decoder_activation: str = "identity"
+    input_scaling: str = "sqrt"
+    dropout: float = 0.0
+    item_bias: bool = True
+
+    alpha: float = 1.0
+    beta: float = 1.0
+    target: str = "masked"
+    target_fraction: float = 0.25
+    input_dropout: float = 0.25
+    eta: float = 0.0
+
+    epochs: int = 200
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int = 10
+    validation_fraction: float = 0.05
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        _check(self.orientation in ORIENTATIONS, "orientation", self.orientation,
+               f"expected one of {ORIENTATIONS}")
+        for name in ("in_channels", "out_channels", "epochs", "batch_size"):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value >= 1, name, value, "expected an integer >= 1")
+        _check(len(self.hidden) >= 1 and all(h >= 1 for h in self.hidden), "hidden", self.hidden,
+               "expected one or more widths >= 1")
+        for name in ("activation", "decoder_activation"):
+            _check(getattr(self, name) in ACTIVATIONS, name, getattr(self, name),
+                   f"expected one of {ACTIVATIONS}")
+        _check(self.input_scaling in INPUT_SCALINGS, "input_scaling", self.input_scaling,
+               f"expected one of {INPUT_SCALINGS}")
+        _check(self.target in TARGET_MODES, "target", self.target,
+               f"expected one of {TARGET_MODES}")
+        for name in ("dropout", "input_dropout"):
+            value = getattr(self, name)
+            _check(0.0 <= value < 1.0, name, value, "expected 0 <= value < 1")
+        _check(0.0 < self.target_fraction < 1.0, "target_fraction", self.target_fraction,
+               "expected 0 < value < 1")
+        _check(0.0 <= self.validation_fraction < 1.0, "validation_fraction",
+               self.validation_fraction, "expected 0 <= value < 1")
+        _check(0.0 <= self.eta < 1.0, "eta", self.eta, "expected 0 <= eta < 1")
+        _check(self.alpha >= 0 and self.beta >= 0 and self.alpha + self.beta > 0, "alpha/beta",
+               (self.alpha, self.beta), "expected non-negative weights, not both zero")
+        _check(self.lr > 0, "lr", self.lr, "expected > 0")
+        _check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "expected >= 0")
+        _check(isinstance(self.patience, int) and self.patience >= 0, "patience", self.patience,
+               "expected an integer >= 0")
+
+    @property
+    def code_size(self) -> int:
+        return self.hidden[-1]
+
+    def replace(self, **changes: Any) -> Self:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"Conv4RecConfig: unknown field(s) {unknown}")
+        d = dict(d)
+        if "hidden" in d:
+            d["hidden"] = tuple(d["hidden"])
+        return cls(**d)
+
+    def short_hash(self) -> str:
+        """A 12-hex-digit hash of the JSON form, to name result folders."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -1,0 +1,462 @@
+"""The Conv4Rec estimator: sklearn-style ``fit`` / ``predict_*`` / ``save`` / ``load``."""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from conv4rec import __version__
+from conv4rec.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from conv4rec.config import Conv4RecConfig
+from conv4rec.data import DataError, Interactions, per_user_holdout_mask
+from conv4rec.loss import interaction_losses, per_row_mean
+from conv4rec.model import Conv4Rec, joint_log_softmax
+from conv4rec.predict import expected_rating
+
+logger = logging.getLogger(__name__)
+
+SeedLike = int | np.random.SeedSequence
+
+#: The uniform mixing used for the losses recorded in checkpoints (the bounded loss of SPEC §3).
+REPORT_ETA = 1e-4
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. the loss became NaN)."""
+
+
+@dataclass(frozen=True)
+class RowData:
+    """Interactions grouped by row (CSR layout) in the model's orientation."""
+
+    indptr: np.ndarray
+    items: np.ndarray
+    levels: np.ndarray
+
+    @classmethod
+    def from_interactions(cls, data: Interactions) -> "RowData":
+        order = np.lexsort((data.item, data.user))
+        indptr = np.zeros(data.n_users + 1, dtype=np.int64)
+        np.cumsum(np.bincount(data.user, minlength=data.n_users), out=indptr[1:])
+        return cls(indptr, data.item[order], data.level[order])
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the interactions of ``rows`` and each one's batch row (vectorised)."""
+        starts, counts = self.indptr[rows], self.counts[rows]
+        batch_row = np.repeat(np.arange(len(rows)), counts)
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        return np.repeat(starts, counts) + offsets, batch_row
+
+
+def _as_seed_sequence(generator: SeedLike) -> np.random.SeedSequence:
+    if isinstance(generator, np.random.SeedSequence):
+        return generator
+    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
+        return np.random.SeedSequence(int(generator))
+    raise TypeError(f"generator must be an int seed or numpy SeedSequence, got {generator!r}")
+
+
+def _torch_generator(seq: np.random.SeedSequence, device: str) -> torch.Generator:
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)))
+    return gen
+
+
+def _row_scale(counts: torch.Tensor, scaling: str) -> torch.Tensor | None:
+    if scaling == "none":
+        return None
+    counts = counts.clamp(min=1).to(torch.float32)
+    return counts.rsqrt() if scaling == "sqrt" else 1.0 / counts
+
+
+class Conv4RecEstimator:
+    """Fit Conv4Rec on interactions and predict from it.
+
+    Parameters
+    ----------
+    config : Conv4RecConfig
+        Model, loss and training settings.
+    device : str
+        Torch device ("cpu", "cuda").
+    progress : bool
+        Show a tqdm progress bar over epochs (only when stderr is a terminal).
+
+    Attributes (after ``fit``)
+    --------------------------
+    model_ : Conv4Rec
+    levels_ : ndarray, the rating scale.
+    train_data_ : Interactions, the fitted interactions (dataset orientation).
+    history_ : list of dict, one per epoch.
+    initial_state_ : dict, the weights before training (the bounds use distances to them).
+    """
+
+    def __init__(self, config: Conv4RecConfig | None = None, *, device: str = "cpu",
+                 progress: bool = True) -> None:
+        self.config = config or Conv4RecConfig()
+        self.device = device
+        self.progress = progress
+
+    # ------------------------------------------------------------ orientation
+    def _rows_view(self, data: Interactions) -> Interactions:
+        return data.transpose() if self.config.orientation == "item" else data
+
+    # -------------------------------------------------------------- batches
+    def _forward(self, rows_data: RowData, rows: np.ndarray, input_mask: np.ndarray | None,
+                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, np.ndarray,
+                                                                     np.ndarray]:
+        """Logits of a batch of rows given the interactions kept by ``input_mask``.
+
+        Returns the logits (B, m, C), the positions of the batch's interactions in
+        ``rows_data`` and their batch row.
+        """
+        pos, batch_row = rows_data.gather(rows)
+        keep = slice(None) if input_mask is None else input_mask[pos]
+        dev = self.device
+        in_rows = torch.as_tensor(batch_row[keep], device=dev)
+        in_items = torch.as_tensor(rows_data.items[pos][keep], device=dev)
+        in_levels = torch.as_tensor(rows_data.levels[pos][keep], device=dev)
+        n_in = torch.bincount(in_rows, minlength=len(rows))
+        scale = _row_scale(n_in, self.config.input_scaling)
+        logits = self.model_(in_rows, in_items, in_levels, len(rows), scale, generator)
+        return logits, pos, batch_row
+
+    def _batch_loss(self, rows_data: RowData, rows: np.ndarray, input_mask: np.ndarray | None,
+                    target_mask: np.ndarray | None, generator: torch.Generator | None = None,
+                    eta: float | None = None, per_row: bool = False) -> torch.Tensor:
+        logits, pos, batch_row = self._forward(rows_data, rows, input_mask, generator)
+        sel = slice(None) if target_mask is None else target_mask[pos]
+        t_rows = torch.as_tensor(batch_row[sel], device=self.device)
+        losses = interaction_losses(
+            logits, t_rows, torch.as_tensor(rows_data.items[pos][sel], device=self.device),
+            torch.as_tensor(rows_data.levels[pos][sel], device=self.device),
+            alpha=self.config.alpha, beta=self.config.beta,
+            eta=self.config.eta if eta is None else eta)
+        if per_row:
+            return per_row_mean(losses, t_rows, len(rows))
+        return losses.mean() if len(losses) else logits.sum() * 0.0
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: Interactions, *, generator: SeedLike) -> Self:
+        """Train on ``data``.
+
+        Parameters
+        ----------
+        data : Interactions
+            Training interactions; a share ``validation_fraction`` of each row's interactions is
+            held out for early stopping (used again as inputs when predicting).
+        generator : int or numpy.random.SeedSequence
+            Root seed: initialisation, validation split, masks, batch order and dropout draw
+            from independent streams spawned from it.
+        """
+        cfg = self.config
+        if data.n_observed == 0:
+            raise DataError(f"{data.source}: no training interactions")
+        seed_init, seed_split, seed_epochs, seed_dropout = _as_seed_sequence(generator).spawn(4)
+        view = self._rows_view(data)
+        rows_data = RowData.from_interactions(view)
+        n_rows, n_cols, n_levels = view.n_users, view.n_items, view.n_levels
+
+        self.model_ = Conv4Rec(n_cols, n_levels, cfg).to(self.device)
+        self.model_.reset_parameters(_torch_generator(seed_init, "cpu"))
+        self.initial_state_ = {k: v.detach().clone() for k, v in self.model_.state_dict().items()}
+        self.levels_ = data.levels.copy()
+        self.train_data_ = data
+        self._rows_data = rows_data
+        self._col_counts = np.bincount(view.item, minlength=n_cols)
+
+        # Validation: held-out interactions of training rows, in RowData order.
+        split_rng = np.random.default_rng(seed_split)
+        ordered = view.subset(np.lexsort((view.item, view.user)))
+        if cfg.validation_fraction > 0 and cfg.patience > 0:
+            val_mask = per_user_holdout_mask(ordered, cfg.validation_fraction, rng=split_rng)
+        else:
+            val_mask = np.zeros(ordered.n_observed, dtype=bool)
+        fit_mask = ~val_mask
+        active_rows = np.flatnonzero(rows_data.counts > 0)
+        val_rows = np.unique(ordered.user[val_mask])
+
+        optimizer = torch.optim.AdamW(self.model_.parameters(), lr=cfg.lr,
+                                      weight_decay=cfg.weight_decay)
+        epoch_rng = np.random.default_rng(seed_epochs)
+        dropout_gen = _torch_generator(seed_dropout, self.device)
+        self.history_: list[dict] = []
+        best = (math.inf, None, -1)
+        show = self.progress and sys.stderr.isatty()
+        bar = tqdm(range(cfg.epochs), desc="train", unit="epoch", disable=not show, leave=False)
+        for epoch in bar:
+            start = time.perf_counter()
+            self.model_.train()
+            draw = epoch_rng.random(ordered.n_observed)
+            if cfg.target == "masked":
+                target_mask = fit_mask & (draw < cfg.target_fraction)
+                input_mask = fit_mask & ~target_mask
+            else:
+                target_mask = fit_mask
+                input_mask = fit_mask & (draw >= cfg.input_dropout)
+            order = epoch_rng.permutation(active_rows)
+            total, count = 0.0, 0
+            for b in range(0, len(order), cfg.batch_size):
+                rows = order[b:b + cfg.batch_size]
+                loss = self._batch_loss(rows_data, rows, input_mask, target_mask, dropout_gen)
+                if not torch.isfinite(loss):
+                    raise TrainingError(
+                        f"loss became {loss.item()} at epoch {epoch + 1}, batch "
+                        f"{b // cfg.batch_size + 1}: lower the learning rate (lr={cfg.lr}) "
+                        f"or raise weight_decay")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(rows)
+                count += len(rows)
+            record = {"epoch": epoch + 1, "train_loss": total / max(count, 1)}
+            if len(val_rows):
+                record.update(self._validation(rows_data, val_rows, fit_mask, val_mask))
+            record["seconds"] = time.perf_counter() - start
+            record["norms"] = self.layer_norms()
+            self.history_.append(record)
+            bar.set_postfix({k: f"{v:.4f}" for k, v in record.items()
+                             if k in ("train_loss", "val_loss", "val_rmse")})
+            logger.info("epoch %d %s", epoch + 1, record)
+            if len(val_rows):
+                if record["val_loss"] < best[0] - 1e-6:
+                    state = {k: v.detach().clone() for k, v in self.model_.state_dict().items()}
+                    best = (record["val_loss"], state, epoch + 1)
+                elif epoch + 1 - best[2] >= cfg.patience:
+                    break
+        bar.close()
+        if best[1] is not None:
+            self.model_.load_state_dict(best[1])
+        self.best_epoch_ = best[2] if best[1] is not None else len(self.history_)
+        self.model_.eval()
+        return self
+
+    @torch.no_grad()
+    def _validation(self, rows_data: RowData, val_rows: np.ndarray, fit_mask: np.ndarray,
+                    val_mask: np.ndarray) -> dict[str, float]:
+        self.model_.eval()
+        losses, sq_err, n_err = [], 0.0, 0
+        for b in range(0, len(val_rows), 256):
+            rows = val_rows[b:b + 256]
+            logits, pos, batch_row = self._forward(rows_data, rows, fit_mask)
+            sel = val_mask[pos]
+            t_rows = torch.as_tensor(batch_row[sel], device=self.device)
+            t_items = torch.as_tensor(rows_data.items[pos][sel], device=self.device)
+            t_levels = rows_data.levels[pos][sel]
+            losses.append(interaction_losses(
+                logits, t_rows, t_items, torch.as_tensor(t_levels, device=self.device),
+                alpha=self.config.alpha, beta=self.config.beta))
+            log_q = joint_log_softmax(logits)[t_rows, t_items][:, None, :]
+            pred = expected_rating(log_q, self.levels_)[:, 0].cpu().numpy()
+            sq_err += float(((pred - self.levels_[t_levels]) ** 2).sum())
+            n_err += len(t_levels)
+        self.model_.train()
+        return {"val_loss": torch.cat(losses).mean().item(),
+                "val_rmse": math.sqrt(sq_err / max(n_err, 1))}
+
+    # ---------------------------------------------------------- inspection
+    @torch.no_grad()
+    def layer_norms(self) -> dict[str, dict[str, float]]:
+        """Frobenius norm of each weight matrix and its distance to the initial weights."""
+        out = {}
+        for name, param in self.model_.state_dict().items():
+            if name.endswith("weight"):
+                init = self.initial_state_[name]
+                out[name] = {"fro": param.double().norm().item(),
+                             "fro_dist": (param - init).double().norm().item()}
+        return out
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise RuntimeError("this Conv4RecEstimator is not fitted: call fit() or load()")
+
+    # ---------------------------------------------------------- predictions
+    @torch.no_grad()
+    def predict_log_proba(self, users: np.ndarray | None = None, *,
+                          batch_size: int = 256) -> torch.Tensor:
+        """log q_u(i, c) for users (indices; all when None), from their training interactions.
+
+        In the item orientation the network gives q_i(u, c); the user's distribution is then
+        q_u(i, c) proportional to q_i(u, c) * n_i (Bayes' rule with the item's share n_i of the
+        training interactions), normalised over (i, c).
+
+        Shape:
+            output: (n_selected_users, n_items, n_levels), ``exp`` sums to 1 per user.
+        """
+        self._check_fitted()
+        self.model_.eval()
+        data = self.train_data_
+        users = np.arange(data.n_users) if users is None else np.asarray(users, dtype=np.int64)
+        if self.config.orientation == "user":
+            return torch.cat([
+                joint_log_softmax(self._forward(self._rows_data, users[b:b + batch_size],
+                                                None)[0]).cpu()
+                for b in range(0, len(users), batch_size)]) if len(users) else torch.empty(
+                    0, data.n_items, data.n_levels)
+        # item orientation: rows are items, columns users
+        n_items = data.n_items
+        out = torch.empty(len(users), n_items, data.n_levels)
+        log_share = torch.log(torch.as_tensor(self._col_counts, dtype=torch.float32).clamp(min=1))
+        for b in range(0, n_items, batch_size):
+            rows = np.arange(b, min(b + batch_size, n_items))
+            log_q = joint_log_softmax(self._forward(self._rows_data, rows, None)[0]).cpu()
+            out[:, rows, :] = log_q[:, users, :].permute(1, 0, 2) + log_share[rows, None]
+        flat = out.view(len(users), -1)
+        return (flat - torch.logsumexp(flat, dim=-1, keepdim=True)).view_as(out)
+
+    @torch.no_grad()
+    def fold_in(self, items: np.ndarray, levels: np.ndarray) -> torch.Tensor:
+        """log q(i, c) of a new user from their interactions, without retraining.
+
+        Parameters
+        ----------
+        items : item indices; levels : level indices (into ``levels_``).
+
+        Returns
+        -------
+        Tensor of shape (n_items, n_levels).
+        """
+        self._check_fitted()
+        if self.config.orientation != "user":
+            raise ValueError("fold-in of a new user needs orientation='user' (in the item "
+                             "orientation a user is a column of the network)")
+        items = np.asarray(items, dtype=np.int64)
+        levels = np.asarray(levels, dtype=np.int64)
+        m, c = self.train_data_.n_items, self.train_data_.n_levels
+        if items.shape != levels.shape:
+            raise DataError("fold-in: items and levels differ in length")
+        if len(items) and (items.min() < 0 or items.max() >= m):
+            raise DataError(f"fold-in: item index {items[(items < 0) | (items >= m)][0]} "
+                            f"outside [0, {m})")
+        if len(levels) and (levels.min() < 0 or levels.max() >= c):
+            raise DataError(f"fold-in: level index {levels[(levels < 0) | (levels >= c)][0]} "
+                            f"outside [0, {c})")
+        self.model_.eval()
+        rows = torch.zeros(len(items), dtype=torch.int64, device=self.device)
+        scale = _row_scale(torch.tensor([len(items)], device=self.device),
+                           self.config.input_scaling)
+        logits = self.model_(rows, torch.as_tensor(items, device=self.device),
+                             torch.as_tensor(levels, device=self.device), 1, scale)
+        return joint_log_softmax(logits)[0].cpu()
+
+    @torch.no_grad()
+    def empirical_risk(self, targets: Interactions | None = None, *, eta: float = REPORT_ETA,
+                       seed: int = 0) -> float:
+        """Mean over rows of the per-row mean bounded loss l_eta (the quantity the bounds use).
+
+        With ``targets`` (e.g. a test split over the same rows), the inputs are the training
+        interactions and the loss is on ``targets``. Without, the training interactions are split
+        at random (target share ``target_fraction``, fixed ``seed``) as in masked training.
+        """
+        self._check_fitted()
+        self.model_.eval()
+        if targets is None:
+            rows_data = self._rows_data
+            draw = np.random.default_rng(seed).random(len(rows_data.items))
+            target_mask = draw < self.config.target_fraction
+            input_mask = ~target_mask
+        else:
+            # Concatenate train (inputs) and target interactions in one row layout.
+            train = self.train_data_
+            both = Interactions(
+                user=np.concatenate([train.user, targets.user]),
+                item=np.concatenate([train.item, targets.item]),
+                level=np.concatenate([train.level, targets.level]), levels=train.levels,
+                user_ids=train.user_ids, item_ids=train.item_ids, source=targets.source)
+            is_target = np.r_[np.zeros(train.n_observed, bool), np.ones(targets.n_observed, bool)]
+            view = self._rows_view(both)
+            order = np.lexsort((view.item, view.user))
+            rows_data = RowData.from_interactions(view)
+            target_mask = is_target[order]
+            input_mask = ~target_mask
+        rows_with_target = np.unique(np.repeat(np.arange(len(rows_data.counts)),
+                                               rows_data.counts)[target_mask])
+        per_row = [self._batch_loss(rows_data, rows_with_target[b:b + 256], input_mask,
+                                    target_mask, eta=eta, per_row=True)
+                   for b in range(0, len(rows_with_target), 256)]
+        return torch.cat(per_row).mean().item() if per_row else float("nan")
+
+    # ------------------------------------------------------------ persistence
+    def to_checkpoint(self, **extra_metadata) -> Checkpoint:
+        """The fitted model as a :class:`Checkpoint` (tensors plus JSON-able metadata)."""
+        self._check_fitted()
+        data = self.train_data_
+        view_counts = self._rows_data.counts
+        metadata = {
+            "config": self.config.to_dict(),
+            "levels": self.levels_.tolist(),
+            "n_users": data.n_users,
+            "n_items": data.n_items,
+            "n_rows": int(len(view_counts)),
+            "n_cols": int(self.model_.n_items),
+            "n_levels": int(len(self.levels_)),
+            "n_observed": int(data.n_observed),
+            "max_input_interactions": int(view_counts.max()),
+            "data_fingerprint": data.fingerprint(),
+            "data_source": data.source,
+            "package_version": __version__,
+            "architecture": self.model_.architecture(),
+            "user_ids": [str(u) for u in data.user_ids.tolist()],
+            "item_ids": [str(i) for i in data.item_ids.tolist()],
+            "history": getattr(self, "history_", []),
+            "best_epoch": getattr(self, "best_epoch_", None),
+            "col_counts": self._col_counts.tolist(),
+        }
+        if self.history_:
+            last = self.history_[self.best_epoch_ - 1]
+            metadata["train_loss"] = last["train_loss"]
+            metadata["validation_loss"] = last.get("val_loss")
+        metadata.update(extra_metadata)
+        inputs = {"user": torch.as_tensor(data.user, dtype=torch.int32),
+                  "item": torch.as_tensor(data.item, dtype=torch.int32),
+                  "level": torch.as_tensor(data.level, dtype=torch.int32)}
+        return Checkpoint(metadata=metadata,
+                          state_dict={k: v for k, v in self.model_.state_dict().items()},
+                          initial_state_dict=self.initial_state_, inputs=inputs)
+
+    def save(self, path: str | Path, **extra_metadata) -> None:
+        """Write a checkpoint atomically; ``extra_metadata`` must be JSON-able."""
+        save_checkpoint(path, self.to_checkpoint(**extra_metadata))
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "cpu") -> "Conv4RecEstimator":
+        """Rebuild a fitted estimator from a checkpoint file."""
+        ckpt = load_checkpoint(path)
+        meta = ckpt.metadata
+        try:
+            config = Conv4RecConfig.from_dict(meta["config"])
+            levels = np.asarray(meta["levels"], dtype=np.float64)
+            data = Interactions(
+                user=ckpt.inputs["user"].numpy(), item=ckpt.inputs["item"].numpy(),
+                level=ckpt.inputs["level"].numpy(), levels=levels,
+                user_ids=np.asarray(meta["user_ids"]), item_ids=np.asarray(meta["item_ids"]),
+                source=str(path))
+            est = cls(config, device=device, progress=False)
+            model = Conv4Rec(int(meta["n_cols"]), len(levels), config)
+            model.load_state_dict(ckpt.state_dict)
+        except (KeyError, ValueError, RuntimeError) as exc:
+            first = str(exc).strip().splitlines()[0][:160]
+            raise CheckpointError(f"{path}: checkpoint content does not match its metadata "
+                                  f"({type(exc).__name__}: {first})") from None
+        est.model_ = model.to(device).eval()
+        est.initial_state_ = ckpt.initial_state_dict
+        est.levels_ = levels
+        est.train_data_ = data
+        est._rows_data = RowData.from_interactions(est._rows_view(data))
+        est._col_counts = np.asarray(meta.get("col_counts"), dtype=np.int64)
+        est.history_ = meta.get("history", [])
+        est.best_epoch_ = meta.get("best_epoch")
+        est.metadata_ = meta
+        return est

@@ -1,0 +1,178 @@
+"""The Conv4Rec network (SPEC §2): a pure ``nn.Module``, no data handling inside."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from conv4rec.config import Conv4RecConfig
+
+_ACTIVATIONS = {
+    "relu": torch.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "elu": F.elu,
+    "selu": F.selu,
+    "identity": lambda x: x,
+}
+
+
+def activation(name: str):
+    """The elementwise nonlinearity called ``name`` (one of ``config.ACTIVATIONS``)."""
+    return _ACTIVATIONS[name]
+
+
+class Conv4Rec(nn.Module):
+    """1x1 convolutional autoencoder over the (level x item) interaction matrix of a user.
+
+    Parameters are plain 2-D matrices so that the bounds can read them:
+
+    * ``input_conv.weight`` (K_in, C), ``input_conv.bias`` (K_in,): the 1x1 convolution A_in,
+      shared by every item;
+    * ``encoder.0.weight`` (d_0, m * K_in), column ``i * K_in + k`` for item i, channel k;
+      ``encoder.{l}.weight`` (d_l, d_{l-1}) for further FC layers;
+    * ``decoder.weight`` (m * K_out, d), row ``i * K_out + k``;
+    * ``output_conv.weight`` (C, K_out), ``output_conv.bias`` (C,): the 1x1 convolution A_out;
+    * ``item_bias`` (m, C), optional.
+
+    The input side is sparse: X_u is one-hot per observed item, so the input convolution is an
+    embedding of the level gathered at the observed items only. Unobserved items contribute the
+    constant act(b_in), which is added once per forward pass, never as a dense C x m block.
+    """
+
+    def __init__(self, n_items: int, n_levels: int, config: Conv4RecConfig) -> None:
+        super().__init__()
+        self.n_items = n_items
+        self.n_levels = n_levels
+        self.config = config
+        k_in, k_out = config.in_channels, config.out_channels
+        self.input_conv = nn.Linear(n_levels, k_in)
+        widths = (n_items * k_in, *config.hidden)
+        self.encoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.decoder = nn.Linear(config.code_size, n_items * k_out)
+        self.output_conv = nn.Linear(k_out, n_levels)
+        self.item_bias = nn.Parameter(torch.zeros(n_items, n_levels)) if config.item_bias else None
+        self._act = activation(config.activation)
+        self._dec_act = activation(config.decoder_activation)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """PyTorch's default ``nn.Linear`` initialisation, drawn from an explicit generator."""
+        for layer in (self.input_conv, *self.encoder, self.decoder, self.output_conv):
+            fan_in = layer.weight.shape[1]
+            bound = 1.0 / math.sqrt(fan_in)
+            with torch.no_grad():
+                # kaiming_uniform_(a=sqrt(5)) as in nn.Linear is uniform(-1/sqrt(fan_in), ...)
+                layer.weight.uniform_(-bound, bound, generator=generator)
+                layer.bias.uniform_(-bound, bound, generator=generator)
+        if self.item_bias is not None:
+            with torch.no_grad():
+                self.item_bias.zero_()
+
+    def level_embeddings(self) -> torch.Tensor:
+        """act(A_in e_c + b_in) - act(b_in) for every level c.
+
+        Shape:
+            (C, K_in): what an observed (item, level c) adds to the item's column of H
+            relative to an unobserved item.
+        """
+        eye = torch.eye(self.n_levels, dtype=self.input_conv.weight.dtype,
+                        device=self.input_conv.weight.device)
+        on = self._act(self.input_conv(eye))
+        off = self._act(self.input_conv.bias)
+        return on - off
+
+    def encode(self, rows: torch.Tensor, items: torch.Tensor, levels: torch.Tensor,
+               n_rows: int, row_scale: torch.Tensor | None = None) -> torch.Tensor:
+        """The code z of each row of a sparse batch.
+
+        Args:
+            rows, items, levels: the batch's interactions in COO form; ``rows`` indexes the
+                batch (0..n_rows-1), ``levels`` indexes the levels.
+            n_rows: the batch size B.
+            row_scale: per-row factor on the encoder input (input scaling), or None.
+
+        Shape:
+            rows, items, levels: (nnz,); row_scale: (B,); output: (B, d).
+        """
+        k_in = self.config.in_channels
+        first = self.encoder[0]
+        w3 = first.weight.view(-1, self.n_items, k_in)  # (d0, m, K_in)
+        # Contribution of (item i, level c) to the first pre-activation, for every cell:
+        per_cell = torch.einsum("dmk,ck->mcd", w3, self.level_embeddings())
+        per_cell = per_cell.reshape(self.n_items * self.n_levels, -1)
+        pre = torch.zeros(n_rows, w3.shape[0], dtype=w3.dtype, device=w3.device)
+        pre.index_add_(0, rows, per_cell[items * self.n_levels + levels])
+        # Every item column also holds act(b_in); its image is one vector for all rows.
+        pre = pre + w3.sum(dim=1) @ self._act(self.input_conv.bias)
+        if row_scale is not None:
+            pre = pre * row_scale[:, None]
+        h = self._act(pre + first.bias)
+        for layer in self.encoder[1:]:
+            h = self._act(layer(h))
+        return h
+
+    def decode(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Logits L of every (item, level) cell from the code.
+
+        Args:
+            z: the codes.
+            generator: random stream of the dropout on z (used in training mode only).
+
+        Shape:
+            z: (B, d); output: (B, m, C).
+        """
+        p = self.config.dropout
+        if self.training and p > 0:
+            keep = torch.rand(z.shape, generator=generator, device=z.device) >= p
+            z = z * keep / (1.0 - p)
+        g = self._dec_act(self.decoder(z))
+        g = g.view(z.shape[0], self.n_items, self.config.out_channels)
+        logits = self.output_conv(g)
+        if self.item_bias is not None:
+            logits = logits + self.item_bias
+        return logits
+
+    def forward(self, rows: torch.Tensor, items: torch.Tensor, levels: torch.Tensor,
+                n_rows: int, row_scale: torch.Tensor | None = None,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        """Logits of the joint (item, level) distribution of each row of a sparse batch.
+
+        Shape:
+            rows, items, levels: (nnz,); row_scale: (B,); output: (B, m, C) with B = n_rows.
+        """
+        return self.decode(self.encode(rows, items, levels, n_rows, row_scale), generator)
+
+    def architecture(self) -> list[dict]:
+        """The layer list written into checkpoints, read by ``bounds`` without this class.
+
+        Each entry names the state-dict keys of a layer, its kind ("conv1x1" is a matrix shared
+        by every item, "fc" a dense matrix), how many positions share it, and the activation
+        applied after it.
+        """
+        layers = [dict(name="input_conv", kind="conv1x1", weight="input_conv.weight",
+                       bias="input_conv.bias", positions=self.n_items,
+                       activation=self.config.activation)]
+        for k in range(len(self.encoder)):
+            layers.append(dict(name=f"encoder.{k}", kind="fc", weight=f"encoder.{k}.weight",
+                               bias=f"encoder.{k}.bias", positions=1,
+                               activation=self.config.activation))
+        layers.append(dict(name="decoder", kind="fc", weight="decoder.weight",
+                           bias="decoder.bias", positions=1,
+                           activation=self.config.decoder_activation))
+        layers.append(dict(name="output_conv", kind="conv1x1", weight="output_conv.weight",
+                           bias="output_conv.bias", positions=self.n_items,
+                           activation="identity"))
+        return layers
+
+
+def joint_log_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """log q_u(i, c): the log-softmax over all C * m cells of each row.
+
+    Shape:
+        logits: (B, m, C); output: (B, m, C), ``exp`` of which sums to 1 per row.
+    """
+    b = logits.shape[0]
+    return torch.log_softmax(logits.reshape(b, -1), dim=-1).view_as(logits)
