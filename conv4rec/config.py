@@ -40,6 +40,10 @@ class Conv4RecConfig:
     input_scaling : scale the encoder's input by 1/sqrt(n_u) ("sqrt"), 1/n_u ("mean") or not.
     dropout : dropout on the code z.
     item_bias : add a learned per-(item, level) bias to the logits.
+    shared_weights : add an item-shared component to the first encoder and the decoder
+        matrices, W[:, i, :] = W_i + W_shared for every item i. It lets the code carry the
+        row's overall level profile (e.g. a user who rates high) to every item with few
+        parameters; the effective matrices are what the bounds measure.
 
     Loss (SPEC §3)
     --------------
@@ -66,6 +70,7 @@ class Conv4RecConfig:
     input_scaling: str = "sqrt"
     dropout: float = 0.0
     item_bias: bool = True
+    shared_weights: bool = True
 
     alpha: float = 1.0
     beta: float = 1.0

@@ -175,7 +175,6 @@ class Conv4RecEstimator:
         self.levels_ = data.levels.copy()
         self.train_data_ = data
         self._rows_data = rows_data
-        self._col_counts = np.bincount(view.item, minlength=n_cols)
 
         # Validation: held-out interactions of training rows, in RowData order.
         split_rng = np.random.default_rng(seed_split)
@@ -240,6 +239,7 @@ class Conv4RecEstimator:
         if best[1] is not None:
             self.model_.load_state_dict(best[1])
         self.best_epoch_ = best[2] if best[1] is not None else len(self.history_)
+        self.model_.fold_shared_weights()
         self.model_.eval()
         return self
 
@@ -308,13 +308,42 @@ class Conv4RecEstimator:
         # item orientation: rows are items, columns users
         n_items = data.n_items
         out = torch.empty(len(users), n_items, data.n_levels)
-        log_share = torch.log(torch.as_tensor(self._col_counts, dtype=torch.float32).clamp(min=1))
+        item_counts = torch.as_tensor(self._rows_data.counts, dtype=torch.float32)
+        log_share = torch.log(item_counts.clamp(min=1))
         for b in range(0, n_items, batch_size):
             rows = np.arange(b, min(b + batch_size, n_items))
             log_q = joint_log_softmax(self._forward(self._rows_data, rows, None)[0]).cpu()
             out[:, rows, :] = log_q[:, users, :].permute(1, 0, 2) + log_share[rows, None]
         flat = out.view(len(users), -1)
         return (flat - torch.logsumexp(flat, dim=-1, keepdim=True)).view_as(out)
+
+    def _user_batches(self, users: np.ndarray) -> int:
+        """Users per prediction batch: in the item orientation every batch needs a pass over all
+        items, so take as many users as fit in about 1 GB of float32 log-probabilities."""
+        if self.config.orientation == "user":
+            return 512
+        per_user = self.train_data_.n_items * self.train_data_.n_levels * 4
+        return max(1, min(len(users), (1 << 30) // per_user))
+
+    def predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Expected rating sum_c v_c p_u(c | i) of each (user, item) index pair."""
+        users, items = np.asarray(users, np.int64), np.asarray(items, np.int64)
+        unique, inverse = np.unique(users, return_inverse=True)
+        out = np.empty(len(users))
+        step = self._user_batches(unique)
+        for b in range(0, len(unique), step):
+            batch = unique[b:b + step]
+            expected = expected_rating(self.predict_log_proba(batch), self.levels_).numpy()
+            sel = (inverse >= b) & (inverse < b + len(batch))
+            out[sel] = expected[inverse[sel] - b, items[sel]]
+        return out
+
+    def score_items(self, users: np.ndarray) -> torch.Tensor:
+        """Ranking scores log q_u(i) of every item for each user. Shape (len(users), n_items)."""
+        users = np.asarray(users, np.int64)
+        step = self._user_batches(users)
+        return torch.cat([torch.logsumexp(self.predict_log_proba(users[b:b + step]), dim=-1)
+                          for b in range(0, len(users), step)])
 
     @torch.no_grad()
     def fold_in(self, items: np.ndarray, levels: np.ndarray) -> torch.Tensor:
@@ -412,7 +441,6 @@ class Conv4RecEstimator:
             "item_ids": [str(i) for i in data.item_ids.tolist()],
             "history": getattr(self, "history_", []),
             "best_epoch": getattr(self, "best_epoch_", None),
-            "col_counts": self._col_counts.tolist(),
         }
         if self.history_:
             last = self.history_[self.best_epoch_ - 1]
@@ -455,7 +483,6 @@ class Conv4RecEstimator:
         est.levels_ = levels
         est.train_data_ = data
         est._rows_data = RowData.from_interactions(est._rows_view(data))
-        est._col_counts = np.asarray(meta.get("col_counts"), dtype=np.int64)
         est.history_ = meta.get("history", [])
         est.best_epoch_ = meta.get("best_epoch")
         est.metadata_ = meta

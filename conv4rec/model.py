@@ -55,6 +55,11 @@ class Conv4Rec(nn.Module):
         self.decoder = nn.Linear(config.code_size, n_items * k_out)
         self.output_conv = nn.Linear(k_out, n_levels)
         self.item_bias = nn.Parameter(torch.zeros(n_items, n_levels)) if config.item_bias else None
+        if config.shared_weights:
+            self.encoder_shared = nn.Parameter(torch.zeros(config.hidden[0], k_in))
+            self.decoder_shared = nn.Parameter(torch.zeros(k_out, config.code_size))
+        else:
+            self.encoder_shared = self.decoder_shared = None
         self._act = activation(config.activation)
         self._dec_act = activation(config.decoder_activation)
 
@@ -67,9 +72,38 @@ class Conv4Rec(nn.Module):
                 # kaiming_uniform_(a=sqrt(5)) as in nn.Linear is uniform(-1/sqrt(fan_in), ...)
                 layer.weight.uniform_(-bound, bound, generator=generator)
                 layer.bias.uniform_(-bound, bound, generator=generator)
-        if self.item_bias is not None:
-            with torch.no_grad():
-                self.item_bias.zero_()
+        for extra in (self.item_bias, self.encoder_shared, self.decoder_shared):
+            if extra is not None:
+                with torch.no_grad():
+                    extra.zero_()
+
+    @torch.no_grad()
+    def fold_shared_weights(self) -> None:
+        """Move the item-shared components into the per-item matrices and zero them.
+
+        The network computes the same function afterwards, and ``encoder.0.weight`` and
+        ``decoder.weight`` then hold the effective matrices, which is what checkpoints store and
+        what the bounds read.
+        """
+        if self.encoder_shared is None:
+            return
+        self.encoder[0].weight.copy_(self.encoder_weight().reshape_as(self.encoder[0].weight))
+        self.decoder.weight.copy_(self.decoder_weight())
+        self.encoder_shared.zero_()
+        self.decoder_shared.zero_()
+
+    def encoder_weight(self) -> torch.Tensor:
+        """The effective first encoder matrix, shape (d_0, m, K_in) (with the shared part)."""
+        w3 = self.encoder[0].weight.view(-1, self.n_items, self.config.in_channels)
+        return w3 if self.encoder_shared is None else w3 + self.encoder_shared[:, None, :]
+
+    def decoder_weight(self) -> torch.Tensor:
+        """The effective decoder matrix, shape (m * K_out, d) (with the shared part)."""
+        w = self.decoder.weight
+        if self.decoder_shared is None:
+            return w
+        k_out = self.config.out_channels
+        return (w.view(self.n_items, k_out, -1) + self.decoder_shared).view_as(w)
 
     def level_embeddings(self) -> torch.Tensor:
         """act(A_in e_c + b_in) - act(b_in) for every level c.
@@ -97,9 +131,8 @@ class Conv4Rec(nn.Module):
         Shape:
             rows, items, levels: (nnz,); row_scale: (B,); output: (B, d).
         """
-        k_in = self.config.in_channels
         first = self.encoder[0]
-        w3 = first.weight.view(-1, self.n_items, k_in)  # (d0, m, K_in)
+        w3 = self.encoder_weight()  # (d0, m, K_in)
         # Contribution of (item i, level c) to the first pre-activation, for every cell:
         per_cell = torch.einsum("dmk,ck->mcd", w3, self.level_embeddings())
         per_cell = per_cell.reshape(self.n_items * self.n_levels, -1)
@@ -128,7 +161,11 @@ class Conv4Rec(nn.Module):
         if self.training and p > 0:
             keep = torch.rand(z.shape, generator=generator, device=z.device) >= p
             z = z * keep / (1.0 - p)
-        g = self._dec_act(self.decoder(z))
+        g = self.decoder(z)
+        if self.decoder_shared is not None:
+            shared = (z @ self.decoder_shared.T)[:, None, :]  # the same for every item
+            g = (g.view(z.shape[0], self.n_items, -1) + shared).view_as(g)
+        g = self._dec_act(g)
         g = g.view(z.shape[0], self.n_items, self.config.out_channels)
         logits = self.output_conv(g)
         if self.item_bias is not None:

@@ -1,0 +1,45 @@
+"""The frozen config: validation names the field and value; round trips are exact."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given
+from strategies import small_configs
+
+from conv4rec.config import Conv4RecConfig, ConfigError
+
+
+@given(small_configs())
+def test_round_trip_is_exact(config):
+    again = Conv4RecConfig.from_dict(config.to_dict())
+    assert again == config and again.short_hash() == config.short_hash()
+
+
+@pytest.mark.parametrize("field, value", [
+    ("orientation", "diagonal"), ("in_channels", 0), ("hidden", ()), ("activation", "gelu"),
+    ("target", "some"), ("target_fraction", 1.0), ("dropout", -0.1), ("eta", 1.0),
+    ("lr", 0.0), ("epochs", 0), ("input_scaling", "log"), ("patience", -1),
+])
+def test_bad_field_is_named_with_its_value(field, value):
+    with pytest.raises(ConfigError, match=field) as err:
+        Conv4RecConfig(**{field: value})
+    assert repr(value) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_frozen_and_keyword_only():
+    config = Conv4RecConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.lr = 1.0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Conv4RecConfig("user")  # type: ignore[misc]
+
+
+def test_unknown_field_is_refused():
+    with pytest.raises(ConfigError, match="learning_rate"):
+        Conv4RecConfig.from_dict({"learning_rate": 0.1})
+
+
+def test_hash_changes_with_any_field():
+    assert Conv4RecConfig().short_hash() != Conv4RecConfig(lr=2e-3).short_hash()

@@ -1,0 +1,150 @@
+"""Training: masking, determinism, early stopping, NaN detection, predictions, fold-in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from strategies import small_interactions
+
+import conv4rec.estimator as estimator_module
+from conv4rec.config import Conv4RecConfig
+from conv4rec.demo import synthetic_interactions
+from conv4rec.estimator import Conv4RecEstimator, TrainingError
+
+TINY = Conv4RecConfig(hidden=(16,), in_channels=3, out_channels=3, epochs=3, batch_size=16,
+                      patience=2)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_interactions(n_users=60, n_items=30, per_user=10, seed=1)
+
+
+def fit(data, config=TINY, seed=0):
+    return Conv4RecEstimator(config, progress=False).fit(data, generator=seed)
+
+
+def test_same_seed_gives_the_same_numbers(data):
+    a, b = fit(data, seed=3), fit(data, seed=3)
+    for (ka, va), (kb, vb) in zip(a.model_.state_dict().items(), b.model_.state_dict().items()):
+        assert ka == kb and torch.equal(va, vb)
+    assert [h["train_loss"] for h in a.history_] == [h["train_loss"] for h in b.history_]
+    c = fit(data, seed=4)
+    assert not torch.equal(a.model_.decoder.weight, c.model_.decoder.weight)
+
+
+def test_masked_mode_never_scores_an_input_interaction(data, monkeypatch):
+    """Within every training batch the target interactions are disjoint from the inputs."""
+    seen = []
+    original_forward = Conv4RecEstimator._forward
+    original_loss = estimator_module.interaction_losses
+
+    def forward_spy(self, rows_data, rows, input_mask, generator=None):
+        logits, pos, batch_row = original_forward(self, rows_data, rows, input_mask, generator)
+        keep = np.ones(len(pos), bool) if input_mask is None else input_mask[pos]
+        seen.append({"inputs": {(int(r), int(i)) for r, i in
+                                zip(batch_row[keep], rows_data.items[pos][keep])}})
+        return logits, pos, batch_row
+
+    def loss_spy(logits, rows, items, levels, **kw):
+        if seen and "targets" not in seen[-1]:
+            seen[-1]["targets"] = set(zip(rows.tolist(), items.tolist()))
+        return original_loss(logits, rows, items, levels, **kw)
+
+    monkeypatch.setattr(Conv4RecEstimator, "_forward", forward_spy)
+    monkeypatch.setattr(estimator_module, "interaction_losses", loss_spy)
+    fit(data, TINY.replace(patience=0, epochs=2))
+    assert len(seen) > 2
+    for batch in seen:
+        assert batch["targets"], "every batch scores some target interactions"
+        assert not batch["inputs"] & batch["targets"]
+
+
+def test_one_optimiser_step_changes_every_parameter(data):
+    """One Adam step on the joint loss moves every parameter, the shared parts included."""
+    from conv4rec.loss import interaction_losses
+    from conv4rec.model import Conv4Rec
+
+    config = TINY.replace(item_bias=True, shared_weights=True, hidden=(8, 6))
+    model = Conv4Rec(data.n_items, data.n_levels, config)
+    model.reset_parameters(torch.Generator().manual_seed(0))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=config.weight_decay)
+    u, i, c = (torch.as_tensor(a) for a in (data.user, data.item, data.level))
+    half = torch.arange(len(u)) % 2 == 0  # inputs / targets
+    logits = model(u[half], i[half], c[half], data.n_users)
+    interaction_losses(logits, u[~half], i[~half], c[~half], alpha=1.0, beta=2.0).mean().backward()
+    optimizer.step()
+    for name, value in model.state_dict().items():
+        assert not torch.equal(value, before[name]), name
+
+
+def test_nan_loss_stops_with_a_clear_error(data, monkeypatch):
+    monkeypatch.setattr(estimator_module, "interaction_losses",
+                        lambda logits, *a, **k: logits.sum() * float("nan") * torch.ones(1))
+    with pytest.raises(TrainingError, match="loss became nan at epoch 1, batch 1"):
+        fit(data)
+
+
+def test_early_stopping_keeps_the_best_epoch(data):
+    est = fit(data, TINY.replace(epochs=40, patience=3, lr=3e-2))
+    losses = [h["val_loss"] for h in est.history_]
+    assert est.best_epoch_ == int(np.argmin(losses)) + 1
+    assert len(est.history_) <= est.best_epoch_ + 3
+
+
+def test_all_mode_and_item_orientation_give_distributions(data):
+    for config in (TINY.replace(target="all"), TINY.replace(orientation="item")):
+        est = fit(data, config)
+        q = est.predict_log_proba(np.arange(5)).exp()
+        assert q.shape == (5, data.n_items, data.n_levels)
+        torch.testing.assert_close(q.sum(dim=(1, 2)), torch.ones(5), atol=1e-5, rtol=0)
+
+
+def test_fold_in_of_a_known_profile_matches_its_prediction(data):
+    est = fit(data)
+    user = 7
+    mine = data.user == user
+    folded = est.fold_in(data.item[mine], data.level[mine])
+    torch.testing.assert_close(folded, est.predict_log_proba(np.array([user]))[0])
+
+
+def test_predicted_ratings_lie_on_the_scale(data):
+    est = fit(data)
+    r = est.predict_ratings(data.user[:50], data.item[:50])
+    assert np.all(r >= data.levels[0]) and np.all(r <= data.levels[-1])
+
+
+@settings(max_examples=10)
+@given(small_interactions(min_per_user=2))
+def test_any_level_set_trains_and_predicts(data):
+    est = Conv4RecEstimator(TINY.replace(epochs=1, patience=0), progress=False)
+    est.fit(data, generator=0)
+    r = est.predict_ratings(data.user, data.item)
+    assert np.all(r >= data.levels[0] - 1e-9) and np.all(r <= data.levels[-1] + 1e-9)
+
+
+def test_planted_consumption_is_recovered():
+    """A known answer: each user consumes a fixed half of the items; after training the learned
+    consumption puts most mass on that half."""
+    rng = np.random.default_rng(0)
+    n_users, n_items = 200, 20
+    group = np.arange(n_users) % 2
+    users, items = [], []
+    for u in range(n_users):
+        allowed = np.arange(n_items // 2) + (n_items // 2) * group[u]
+        pick = rng.choice(allowed, size=6, replace=False)
+        users += [u] * 6
+        items += list(pick)
+    from conv4rec.data import Interactions
+
+    data = Interactions(user=np.array(users), item=np.array(items), level=np.zeros(len(users)),
+                        levels=[1.0], user_ids=np.arange(n_users), item_ids=np.arange(n_items))
+    est = fit(data, Conv4RecConfig(hidden=(8,), epochs=60, patience=0, lr=1e-2))
+    q = est.predict_log_proba().exp().sum(dim=-1).numpy()
+    half = n_items // 2
+    mass = np.where(group[:, None] == 0, q[:, :half].sum(1, keepdims=True),
+                    q[:, half:].sum(1, keepdims=True))
+    assert mass.mean() > 0.9  # uniform would give 0.5
