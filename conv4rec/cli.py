@@ -52,7 +52,10 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
                    "flags below override it")
     g.add_argument("--hidden", type=str, help=f"encoder widths, comma-separated "
                    f"(default {','.join(map(str, defaults.hidden))})")
-    g.add_argument("--item-bias", choices=("yes", "no"), help="per-(item, level) logit bias")
+    for flag, what in (("item-bias", "per-(item, level) logit bias"),
+                       ("shared-weights", "item-shared encoder/decoder component")):
+        g.add_argument("--" + flag, choices=("yes", "no"),
+                       help=f"{what} (default {getattr(defaults, flag.replace('-', '_'))})")
     for name, typ in _CONFIG_FLAGS.items():
         g.add_argument("--" + name.replace("_", "-"), type=typ,
                        help=f"default {getattr(defaults, name)!r}")
@@ -73,8 +76,9 @@ def _config_from_args(args: argparse.Namespace) -> Conv4RecConfig:
             fields["hidden"] = tuple(int(h) for h in args.hidden.split(","))
         except ValueError:
             raise ConfigError(f"--hidden {args.hidden!r}: expected integers like 256,128") from None
-    if args.item_bias:
-        fields["item_bias"] = args.item_bias == "yes"
+    for name in ("item_bias", "shared_weights"):
+        if getattr(args, name):
+            fields[name] = getattr(args, name) == "yes"
     return Conv4RecConfig.from_dict(fields)
 
 

@@ -58,9 +58,9 @@ def ndcg_at_k(scores: torch.Tensor, relevant: sp.csr_matrix, k: int,
               exclude: torch.Tensor | None = None) -> np.ndarray:
     """NDCG@k per user with binary gains (users without relevant items get NaN)."""
     hits = ranking_hits(scores, relevant, k, exclude).astype(float)
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    discount = 1.0 / np.log2(np.arange(2, hits.shape[1] + 2))  # k may exceed the item count
     dcg = hits @ discount
     n_rel = np.asarray(relevant.getnnz(axis=1))
-    ideal = np.concatenate([[0.0], np.cumsum(discount)])[np.minimum(n_rel, k)]
+    ideal = np.concatenate([[0.0], np.cumsum(discount)])[np.minimum(n_rel, hits.shape[1])]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n_rel > 0, dcg / ideal, np.nan)

@@ -162,7 +162,8 @@ def _download(url: str, dest: Path, progress: bool) -> tuple[str, str]:
             ConnectionError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise FetchError(f"cannot download {url}: {reason} (offline?); download it by hand "
-                         f"and unzip it into the cache folder, or set CONV4REC_DATA") from None
+                         f"and unzip it into {dest.parent}, or set CONV4REC_DATA to a folder "
+                         f"holding the unzipped data") from None
     return sha.hexdigest(), md5.hexdigest()
 
 

@@ -47,7 +47,7 @@ class _Where:
         self.sources, self.lines, self.offsets = list(sources), list(lines), np.asarray(offsets)
 
     @classmethod
-    def single(cls, source: str, lines: np.ndarray | None = None) -> "_Where":
+    def single(cls, source: str, lines: np.ndarray | None = None) -> _Where:
         return cls([source], [lines], [0])
 
     def _resolve(self, k: int) -> tuple[int, str]:
@@ -121,7 +121,7 @@ def _to_float(raw: np.ndarray, what: str, where: _Where) -> np.ndarray:
 
 
 def _to_int(raw: np.ndarray, what: str, where: _Where) -> np.ndarray:
-    """Int64 values of ``raw`` (integral floats allowed, others floored); DataError if not numeric."""
+    """Int64 values of ``raw`` (non-integral numbers are floored); DataError if not numeric."""
     if raw.dtype.kind in "iub":
         return raw.astype(np.int64)
     if _is_text(raw):
@@ -250,7 +250,8 @@ def _build(user_raw: object, item_raw: object, rating: object | None, timestamp:
 
 
 def from_arrays(user_raw: Sequence | np.ndarray, item_raw: Sequence | np.ndarray,
-                rating: Sequence | np.ndarray | None, timestamp: Sequence | np.ndarray | None = None,
+                rating: Sequence | np.ndarray | None,
+                timestamp: Sequence | np.ndarray | None = None,
                 *, levels: Sequence[float] | np.ndarray | None = None, source: str = "<memory>",
                 duplicates: str = "error",
                 line_numbers: Sequence[int] | np.ndarray | None = None) -> Interactions:
@@ -344,9 +345,9 @@ def _normalise(text: str, delimiter: str, source: str) -> tuple[str, str]:
     if delimiter in (_WHITESPACE, " "):
         text = re.sub(r"[ \t]+", _SEP, text)
         if text.startswith(_SEP) or f"\n{_SEP}" in text:
-            text = re.sub(rf"^{_SEP}", "", text, flags=re.M)
+            text = re.sub(rf"^{_SEP}", "", text, flags=re.MULTILINE)
         if text.endswith(_SEP) or f"{_SEP}\n" in text:
-            text = re.sub(rf"{_SEP}$", "", text, flags=re.M)
+            text = re.sub(rf"{_SEP}$", "", text, flags=re.MULTILINE)
         return text, _SEP
     if not delimiter or "\n" in delimiter or '"' in delimiter:
         raise ValueError(f"delimiter={delimiter!r} is not usable")
@@ -361,9 +362,9 @@ def _normalise(text: str, delimiter: str, source: str) -> tuple[str, str]:
     if sep != " " and (f" {sep}" in text or f"{sep} " in text):
         text = re.sub(rf" *{re.escape(sep)} *", sep.replace("\\", "\\\\"), text)
     if text.startswith(" ") or "\n " in text:
-        text = re.sub(r"^ +", "", text, flags=re.M)
+        text = re.sub(r"^ +", "", text, flags=re.MULTILINE)
     if text.endswith(" ") or " \n" in text:
-        text = re.sub(r" +$", "", text, flags=re.M)
+        text = re.sub(r" +$", "", text, flags=re.MULTILINE)
     return text, sep
 
 

@@ -32,8 +32,13 @@ from pathlib import Path
 import numpy as np
 
 from conv4rec.data.interactions import DataError, Interactions, Split
-from conv4rec.data.readers import (_build_from_columns, _is_number, _looks_like_header, _peek,
-                                   _read_columns)
+from conv4rec.data.readers import (
+    _build_from_columns,
+    _is_number,
+    _looks_like_header,
+    _peek,
+    _read_columns,
+)
 from conv4rec.data.splits import fixed_split, random_split, temporal_split
 
 __all__ = ["DATASETS", "cache_dir", "data_root", "list_datasets", "load_dataset"]
@@ -90,8 +95,8 @@ def _load_ml100k_folder(folder: Path, split: str | None) -> Split:
     folds = [f for f in _ML100K_FOLDS
              if (folder / f"{f}.base").is_file() and (folder / f"{f}.test").is_file()]
     split = split or (folds[0] if folds else "random")
-    columns = dict(delimiter="\t", header=False, user_col=0, item_col=1, rating_col=2,
-                   timestamp_col=3)
+    columns = {"delimiter": "\t", "header": False, "user_col": 0, "item_col": 1,
+               "rating_col": 2, "timestamp_col": 3}
     if split in folds:
         parts = [_read_columns(folder / f"{split}.{part}", **columns) for part in ("base", "test")]
         data, part, _ = _build_from_columns(parts, levels=_INT_STARS, duplicates="error",
@@ -139,10 +144,11 @@ def _guess_columns(path: Path, header: list[str] | None, n_cols: int) -> dict:
         if found["user"] is None or found["item"] is None:
             raise DataError(f"{path}: cannot tell the user and item columns from the header "
                             f"{header}; use read_table with user_col=, item_col=")
-        return dict(header=True, user_col=found["user"], item_col=found["item"],
-                    rating_col=found["rating"], timestamp_col=found["timestamp"],
-                    split_col=found["split"])
-    return dict(header=False, user_col=0, item_col=1, rating_col=2 if n_cols > 2 else None)
+        return {"header": True, "user_col": found["user"], "item_col": found["item"],
+                "rating_col": found["rating"], "timestamp_col": found["timestamp"],
+                "split_col": found["split"]}
+    return {"header": False, "user_col": 0, "item_col": 1,
+            "rating_col": 2 if n_cols > 2 else None}
 
 
 def _load_table(path: Path, split: str | None, *, levels: tuple | None = None,
@@ -203,10 +209,10 @@ class _Dataset:
         return None
 
 
-_CSV_SPLIT = dict(delimiter=",", header=True, user_col="user", item_col="item",
-                  rating_col="rating", split_col="split")
-_ML_LATEST = dict(delimiter=",", header=True, user_col="userId", item_col="movieId",
-                  rating_col="rating", timestamp_col="timestamp")
+_CSV_SPLIT = {"delimiter": ",", "header": True, "user_col": "user", "item_col": "item",
+              "rating_col": "rating", "split_col": "split"}
+_ML_LATEST = {"delimiter": ",", "header": True, "user_col": "userId", "item_col": "movieId",
+              "rating_col": "rating", "timestamp_col": "timestamp"}
 
 
 def _ml100k(path: Path, split: str | None) -> Split:

@@ -126,7 +126,7 @@ def random_split(data: Interactions, *, test_fraction: float = 0.1, seed: SeedLi
     return _split(data, test_mask, name)
 
 
-def user_fold_in_split(data: Interactions, *, heldout_users: int | float, seed: SeedLike,
+def user_fold_in_split(data: Interactions, *, heldout_users: float, seed: SeedLike,
                        fold_in_fraction: float = 0.8, min_interactions: int = 5,
                        drop_unseen_items: bool = True, name: str | None = None) -> Split:
     """Strong-generalization split (Liang et al. 2018, the Mult-VAE protocol).

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conv4rec.data import DataError, from_arrays, read_table
 
@@ -22,7 +23,8 @@ def test_ml100k_udata_counts(shared_data: Path) -> None:
     assert data.user_ids.tolist() == list(range(1, 944))  # numeric ids, numeric order
     assert (data.timestamp.min(), data.timestamp.max()) == (874_724_710, 893_286_638)
     # rows keep file order: the first line of u.data is "196 242 3 881250949"
-    assert (data.user_ids[data.user[0]], data.item_ids[data.item[0]], data.rating[0]) == (196, 242, 3)
+    first = (data.user_ids[data.user[0]], data.item_ids[data.item[0]], data.rating[0])
+    assert first == (196, 242, 3)
 
 
 def test_ml_latest_small_counts(shared_data: Path) -> None:
@@ -66,18 +68,16 @@ def _rating_text(v: float, style: str) -> str:
 def tables(draw):
     """(levels, user ids, item ids, ratings): unique pairs, every level used at least once."""
     levels = draw(LEVEL_SETS)
-    n_users, n_items = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    n_users = draw(st.integers(1, 6))
+    n_items = max(draw(st.integers(1, 6)), -(-len(levels) // n_users))
+    n = draw(st.integers(len(levels), n_users * n_items))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    n = draw(st.integers(len(levels), max(len(levels), n_users * n_items)))
-    n = min(n, n_users * n_items) if n_users * n_items >= len(levels) else n
-    pairs = rng.permutation(max(n_users * n_items, n))[:n]
-    users = pairs // n_items + 1000 * (pairs >= n_users * n_items)  # extra users if needed
-    items = pairs % n_items
+    pairs = rng.permutation(n_users * n_items)[:n]
+    users, items = pairs // n_items, pairs % n_items
     rating = np.array(levels)[rng.permutation(np.resize(np.arange(len(levels)), n))]
-    string_ids = draw(st.booleans())
-    user_raw = [f"u{u}" for u in users] if string_ids else users.tolist()
-    item_raw = [f"i{i}" for i in items] if string_ids else (items * 7 + 3).tolist()
-    return levels, user_raw, item_raw, rating
+    if draw(st.booleans()):
+        return levels, [f"u{u}" for u in users], [f"i{i}" for i in items], rating
+    return levels, users.tolist(), (items * 7 + 3).tolist(), rating
 
 
 def _triples(data) -> set:
@@ -85,16 +85,17 @@ def _triples(data) -> set:
                    data.rating.tolist()))
 
 
-@given(tables(), DELIMITERS, st.booleans(), st.sampled_from(["g", "repr"]), st.booleans())
-def test_level_sets_round_trip_through_a_file(tmp_path_factory, table, delimiter, header, style,
-                                              declare) -> None:
+@given(tables(), DELIMITERS, st.booleans(), st.booleans(), st.sampled_from(["g", "repr"]),
+       st.booleans())
+def test_level_sets_round_trip_through_a_file(tmp_path_factory, table, delimiter, explicit,
+                                              header, style, declare) -> None:
     levels, users, items, rating = table
     path = tmp_path_factory.mktemp("rt") / "ratings.txt"
     lines = ([delimiter.join(["user", "item", "rating"])] if header else []) + [
         delimiter.join([str(u), str(i), _rating_text(r, style)])
         for u, i, r in zip(users, items, rating)]
     path.write_text("\n".join(lines) + "\n")
-    data, _ = read_table(path, delimiter=None if delimiter != ";" else ";",
+    data, _ = read_table(path, delimiter=delimiter if explicit else None,
                          levels=levels if declare else None)
     assert data.levels.tolist() == levels  # every level is used, so both agree
     assert data.n_levels == len(levels)
@@ -175,9 +176,11 @@ BAD_FILES = [
     ("header.csv", "user,item,rating\n", {}, r"header\.csv: no data rows"),
     ("trunc.csv", "1,2,3\n1,3\n2,2,4\n", {},
      r"trunc\.csv, line 2: expected 3 fields, got 2 .*'1,3'"),
-    ("long.tsv", "1\t2\t3\n1\t3\t4\t9\n2\t2\t4\n", {}, r"long\.tsv, line 2: expected 3 fields, got 4"),
+    ("long.tsv", "1\t2\t3\n1\t3\t4\t9\n2\t2\t4\n", {},
+     r"long\.tsv, line 2: expected 3 fields, got 4"),
     ("noid.csv", "1,2,3\n,3,4\n", {}, r"noid\.csv, line 2: empty user id"),
-    ("badts.csv", "1,2,3,x\n", {"timestamp_col": 3}, r"badts\.csv, line 1: timestamp 'x' is not a number"),
+    ("badts.csv", "1,2,3,x\n", {"timestamp_col": 3},
+     r"badts\.csv, line 1: timestamp 'x' is not a number"),
     ("cols.csv", "1,2\n", {}, r"cols\.csv: column 2 does not exist .* rating_col=None"),
     ("name.csv", "u,i,r\n1,2,3\n", {"user_col": "user"}, r"name\.csv: no column named 'user'"),
 ]

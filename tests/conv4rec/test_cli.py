@@ -1,0 +1,102 @@
+"""CLI smoke runs on a tiny CSV dataset: train, predict, recommend, evaluate, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conv4rec.cli import main
+from conv4rec.demo import synthetic_interactions
+
+FAST = ["--hidden", "8", "--in-channels", "2", "--out-channels", "2", "--epochs", "3",
+        "--patience", "2", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def tiny_csv(tmp_path_factory):
+    data = synthetic_interactions(n_users=30, n_items=20, per_user=6, seed=5)
+    rng = np.random.default_rng(0)
+    split = np.where(rng.random(data.n_observed) < 0.2, "test", "train")
+    path = tmp_path_factory.mktemp("data") / "ratings.csv"
+    rows = ["user,item,rating,split"] + [
+        f"u{u},i{i},{r:g},{s}" for u, i, r, s in zip(data.user, data.item, data.rating, split)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", "--data", str(tiny_csv), "--out", str(out), *FAST]) == 0
+    return out
+
+
+def test_train_writes_checkpoint_and_metrics(trained):
+    metrics = json.loads((trained / "metrics.json").read_text())
+    for key in ("rmse", "mae", "recall@20", "ndcg@100"):
+        assert np.isfinite(metrics[key])
+    assert (trained / "checkpoint.pt").is_file()
+    assert metrics["risk"]["train"] > 0
+
+
+def test_predict_writes_a_distribution_per_user(trained, tmp_path, capsys):
+    out = tmp_path / "q.npz"
+    assert main(["predict", str(trained / "checkpoint.pt"), "--users", "u1,u3",
+                 "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    with np.load(out) as f:
+        probs = f["probs"]
+        assert list(f["users"]) == ["u1", "u3"] and len(f["items"]) == 20
+        assert probs.shape == (2, 20, len(f["levels"])) == tuple(summary["probs_shape"])
+    np.testing.assert_allclose(probs.sum(axis=(1, 2)), 1.0, rtol=1e-5)
+
+
+def test_recommend_excludes_seen_items(trained, tiny_csv, capsys):
+    assert main(["recommend", str(trained / "checkpoint.pt"), "--user", "u2", "-k", "5",
+                 "--json"]) == 0
+    recs = json.loads(capsys.readouterr().out)["items"]
+    lines = tiny_csv.read_text().splitlines()[1:]
+    seen = {row.split(",")[1] for row in lines if row.startswith("u2,") and row.endswith("train")}
+    assert len(recs) == 5 and not seen & {r["item"] for r in recs}
+    for r in recs:
+        assert abs(sum(r["rating_distribution"].values()) - 1) < 1e-5
+    assert main(["recommend", str(trained / "checkpoint.pt"), "--user", "u2",
+                 "--hidden-gems"]) == 0
+    assert "hidden gems" in capsys.readouterr().out
+
+
+def test_evaluate_reproduces_the_training_metrics(trained, tiny_csv, capsys):
+    assert main(["evaluate", str(trained / "checkpoint.pt"), "--data", str(tiny_csv),
+                 "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    first = json.loads((trained / "metrics.json").read_text())
+    assert again["rmse"] == pytest.approx(first["rmse"], rel=1e-6)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["recommend", "{ckpt}", "--user", "nobody"], "unknown user id 'nobody'"),
+    (["predict", "{missing}", "--out", "x.npz"], "no such checkpoint file"),
+    (["train", "--data", "{bad}", "--out", "{tmp}"], "line 3"),
+    (["train", "--data", "no-such-dataset", "--out", "{tmp}"], "no-such-dataset"),
+    (["train", "--data", "{csv}", "--out", "{tmp}", "--lr", "-1"], "lr=-1.0"),
+])
+def test_errors_are_one_line_without_traceback(argv, message, trained, tiny_csv, tmp_path,
+                                               capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user,item,rating\n1,1,4\n1,2,nan\n")
+    fill = {"ckpt": str(trained / "checkpoint.pt"), "missing": str(tmp_path / "none.pt"),
+            "bad": str(bad), "tmp": str(tmp_path / "out"), "csv": str(tiny_csv)}
+    assert main([a.format(**fill) for a in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err
+    assert "Traceback" not in err
+
+
+def test_help_everywhere(capsys):
+    for command in ("fetch", "train", "predict", "recommend", "evaluate", "demo"):
+        with pytest.raises(SystemExit) as exit_:
+            main([command, "--help"])
+        assert exit_.value.code == 0
+    assert "usage" in capsys.readouterr().out
