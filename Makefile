@@ -23,7 +23,7 @@ demo: install
 	$(PY) -m conv4rec demo
 
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
 
 test-slow: install
 	$(PY) -m pytest -q -m slow --hypothesis-profile=thorough

@@ -11,6 +11,7 @@ from typing import Any, Self
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "identity")
 ORIENTATIONS = ("user", "item")
 TARGET_MODES = ("masked", "all")
+MONITORS = ("loss", "rmse")
 INPUT_SCALINGS = ("none", "sqrt", "mean")
 
 
@@ -59,6 +60,9 @@ class Conv4RecConfig:
     epochs, batch_size, lr, weight_decay : Adam with decoupled weight decay over user batches.
     patience : early-stopping patience in epochs on the validation loss (0 disables it).
     validation_fraction : share of each training user's interactions held out for early stopping.
+    monitor : what early stopping watches on the held-out interactions: the loss ("loss", the
+        training objective) or the RMSE of the expected rating ("rmse", for explicit tasks;
+        the implicit part of the loss tends to overfit before the explicit part).
     """
 
     orientation: str = "user"
@@ -85,6 +89,7 @@ class Conv4RecConfig:
     weight_decay: float = 1e-4
     patience: int = 10
     validation_fraction: float = 0.05
+    monitor: str = "loss"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -112,6 +117,7 @@ class Conv4RecConfig:
         _check(0.0 <= self.eta < 1.0, "eta", self.eta, "expected 0 <= eta < 1")
         _check(self.alpha >= 0 and self.beta >= 0 and self.alpha + self.beta > 0, "alpha/beta",
                (self.alpha, self.beta), "expected non-negative weights, not both zero")
+        _check(self.monitor in MONITORS, "monitor", self.monitor, f"expected one of {MONITORS}")
         _check(self.lr > 0, "lr", self.lr, "expected > 0")
         _check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "expected >= 0")
         _check(isinstance(self.patience, int) and self.patience >= 0, "patience", self.patience,

@@ -230,9 +230,10 @@ class Conv4RecEstimator:
                              if k in ("train_loss", "val_loss", "val_rmse")})
             logger.info("epoch %d %s", epoch + 1, record)
             if len(val_rows):
-                if record["val_loss"] < best[0] - 1e-6:
+                watched = record["val_" + cfg.monitor]
+                if watched < best[0] - 1e-6:
                     state = {k: v.detach().clone() for k, v in self.model_.state_dict().items()}
-                    best = (record["val_loss"], state, epoch + 1)
+                    best = (watched, state, epoch + 1)
                 elif epoch + 1 - best[2] >= cfg.patience:
                     break
         bar.close()

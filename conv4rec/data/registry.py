@@ -41,7 +41,8 @@ from conv4rec.data.readers import (
 )
 from conv4rec.data.splits import fixed_split, random_split, temporal_split
 
-__all__ = ["DATASETS", "cache_dir", "data_root", "list_datasets", "load_dataset"]
+__all__ = ["DATASETS", "cache_dir", "data_root", "list_datasets", "load_dataset",
+           "locate_dataset"]
 
 _INT_STARS = (1.0, 2.0, 3.0, 4.0, 5.0)
 _HALF_STARS = tuple(np.arange(1, 11) / 2.0)
