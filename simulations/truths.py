@@ -268,11 +268,13 @@ class DirichletConfig(TruthConfig):
 class SharedLevelsConfig(SeparateFactorsConfig):
     """Level patterns shared across items: each user has a rating style s_u, one of
     ``n_styles`` patterns φ_s ~ Dirichlet(style_concentration · 1_C) over the levels (harsh,
-    generous, polarised, ...), which an item's quality λ_i ~ N(0, quality_scale²) tilts:
+    generous, polarised, ...), which a tilt t_ui towards high levels modulates at each item:
 
-        P_u(c | i) ∝ φ_{s_u}(c) · exp(λ_i z_c),   z_c = levels mapped to [-1, 1],
+        P_u(c | i) ∝ φ_{s_u}(c) · exp(t_ui z_c),   z_c = levels mapped to [-1, 1],
+        t_ui = quality_scale · (λ_i + <x'_u, y'_i> / sqrt(r')) / sqrt(2),
 
-    and consumption is that of the separate-factors truth. The same level combination recurs at
+    with item quality λ_i and the enjoyment factors standard normal; consumption is that of the
+    separate-factors truth (kappa and tau are unused). The same level combination recurs at
     every item, which is what a 1x1 convolution over levels shares (SPEC F2).
     """
 
@@ -294,18 +296,21 @@ class SharedLevelsConfig(SeparateFactorsConfig):
     def _log_prob(self, seed: np.random.SeedSequence) -> np.ndarray:
         s_items, s_styles, s_users = seed.spawn(3)
         items = s_items.spawn(4)
-        u_consume, u_style = s_users.spawn(2)
+        u_consume, u_enjoy, u_style = s_users.spawn(3)
         x = np.random.default_rng(u_consume).standard_normal((self.n_users, self.rank))
+        xe = np.random.default_rng(u_enjoy).standard_normal((self.n_users, self.enjoyment_rank))
+        y_enjoy = np.random.default_rng(items[2]).standard_normal(
+            (self.n_items, self.enjoyment_rank))
         log_consume = _consumption_logits(self, items[:2], x)
         n_levels = len(self.levels)
         phi = _dirichlet(np.random.default_rng(s_styles),
                          np.full(n_levels, self.style_concentration), self.n_styles)
         style = np.random.default_rng(u_style).integers(0, self.n_styles, self.n_users)
-        quality = self.quality_scale * np.random.default_rng(items[3]).standard_normal(
-            self.n_items)
+        quality = np.random.default_rng(items[3]).standard_normal(self.n_items)
+        tilt = self.quality_scale * (quality[None, :] + xe @ y_enjoy.T
+                                     / np.sqrt(self.enjoyment_rank)) / np.sqrt(2)
         log_rating = _log_softmax(np.log(phi)[style][:, None, :]
-                                  + quality[None, :, None] * self._level_z()[None, None, :],
-                                  axis=-1)
+                                  + tilt[..., None] * self._level_z()[None, None, :], axis=-1)
         return _normalise_log(log_consume[..., None] + log_rating)
 
 
