@@ -161,6 +161,8 @@ class Conv4Rec(nn.Module):
         if self.training and p > 0:
             keep = torch.rand(z.shape, generator=generator, device=z.device) >= p
             z = z * keep / (1.0 - p)
+        if self._fold_output_conv():
+            return self._decode_folded(z)
         g = self.decoder(z)
         if self.decoder_shared is not None:
             shared = (z @ self.decoder_shared.T)[:, None, :]  # the same for every item
@@ -171,6 +173,22 @@ class Conv4Rec(nn.Module):
         if self.item_bias is not None:
             logits = logits + self.item_bias
         return logits
+
+    def _fold_output_conv(self) -> bool:
+        """Whether to multiply A_out into the decoder first: exact when nothing nonlinear sits
+        between them, and cheaper when K_out > C (B*d*m*C instead of B*d*m*K_out flops)."""
+        return (self.config.decoder_activation == "identity"
+                and self.config.out_channels > self.n_levels)
+
+    def _decode_folded(self, z: torch.Tensor) -> torch.Tensor:
+        """``decode`` with W = (I_m ⊗ A_out) W_dec precomputed: one (B, d) x (d, m*C) product."""
+        k_out, a_out = self.config.out_channels, self.output_conv.weight
+        w = torch.einsum("mkd,ck->mcd", self.decoder_weight().view(self.n_items, k_out, -1), a_out)
+        b = self.decoder.bias.view(self.n_items, k_out) @ a_out.T + self.output_conv.bias
+        if self.item_bias is not None:
+            b = b + self.item_bias
+        logits = torch.addmm(b.reshape(1, -1), z, w.reshape(self.n_items * self.n_levels, -1).T)
+        return logits.view(z.shape[0], self.n_items, self.n_levels)
 
     def forward(self, rows: torch.Tensor, items: torch.Tensor, levels: torch.Tensor,
                 n_rows: int, row_scale: torch.Tensor | None = None,

@@ -161,3 +161,17 @@ def test_folding_shared_weights_keeps_the_function(config, data):
         after = model(*coo(data), data.n_users)
     torch.testing.assert_close(after, before)
     assert not model.encoder_shared.any() and not model.decoder_shared.any()
+
+
+@given(small_configs(decoder_activation="identity"), st.integers(1, 5), st.integers(2, 6))
+def test_folded_output_convolution_equals_the_plain_path(config, batch, n_levels):
+    """The optimised decoder (A_out folded into W_dec) gives the plain path's logits."""
+    model = build(config.replace(out_channels=n_levels + 1, shared_weights=True), 7, n_levels)
+    with torch.no_grad():
+        model.decoder_shared.normal_()
+        z = torch.randn(batch, model.config.code_size, dtype=torch.float64)
+        assert model._fold_output_conv()
+        folded = model.decode(z)
+        model._fold_output_conv = lambda: False  # force the plain path
+        plain = model.decode(z)
+    torch.testing.assert_close(folded, plain)

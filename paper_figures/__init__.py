@@ -1,0 +1,1 @@
+"""Every figure of the toolkit, rebuilt from cached results only (never trains)."""
