@@ -341,17 +341,21 @@ class IndependentModels:
 
         self.levels_ = data.levels
         self.predicted_mean_ = self._fit_ratings(data, _seed_sequence(generator))
-        residual = data.rating - self.predicted_mean_[data.user, data.item]
-        self.sigma_ = self._fit_sigma(data.level, residual, data.rating)
+        cells = cell_counts(data)
+        uu, ii, cc = np.nonzero(cells)
+        self.sigma_ = self._fit_sigma(self.predicted_mean_[uu, ii], cc, cells[uu, ii, cc])
         return self
 
     def _fit_ratings(self, data: Interactions, seed: np.random.SeedSequence) -> np.ndarray:
         cfg = self.config
         gen = _torch_generator(seed)
-        u = torch.as_tensor(data.user)
-        i = torch.as_tensor(data.item)
-        r = torch.as_tensor(data.rating, dtype=torch.float64)
-        mean = r.mean() if len(r) else torch.tensor(0.0, dtype=torch.float64)
+        # Repeated draws of one (u, i, c) are one squared error with weight = their count.
+        counts = cell_counts(data)
+        uu, ii, cc = np.nonzero(counts)
+        u, i = torch.as_tensor(uu), torch.as_tensor(ii)
+        r = torch.as_tensor(data.levels[cc], dtype=torch.float64)
+        w = torch.as_tensor(counts[uu, ii, cc])
+        mean = (w * r).sum() / w.sum() if len(r) else torch.tensor(0.0, dtype=torch.float64)
         p = (cfg.init_scale * torch.randn(data.n_users, cfg.rank, generator=gen,
                                           dtype=torch.float64)).requires_grad_()
         qf = (cfg.init_scale * torch.randn(data.n_items, cfg.rank, generator=gen,
@@ -359,10 +363,10 @@ class IndependentModels:
         bu = torch.zeros(data.n_users, dtype=torch.float64, requires_grad=True)
         bi = torch.zeros(data.n_items, dtype=torch.float64, requires_grad=True)
         optimizer = torch.optim.Adam([p, qf, bu, bi], lr=cfg.lr)
-        n = max(len(r), 1)
+        n = max(float(w.sum()), 1.0)
         for _ in range(cfg.steps):
             pred = mean + bu[u] + bi[i] + (p[u] * qf[i]).sum(1)
-            loss = ((pred - r) ** 2).sum() / n + cfg.l2 * (
+            loss = (w * (pred - r) ** 2).sum() / n + cfg.l2 * (
                 (p ** 2).sum() + (qf ** 2).sum() + (bu ** 2).sum() + (bi ** 2).sum()) / n
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -371,21 +375,25 @@ class IndependentModels:
             full = mean + bu[:, None] + bi[None, :] + p @ qf.T
         return full.numpy()
 
-    def _fit_sigma(self, level: np.ndarray, residual: np.ndarray, rating: np.ndarray) -> float:
-        """σ on a grid by the discretised-Gaussian likelihood of the training ratings."""
+    def _fit_sigma(self, mean: np.ndarray, level: np.ndarray, weight: np.ndarray) -> float:
+        """σ on a grid by the discretised-Gaussian likelihood of the training ratings.
+
+        Shape:
+            mean (predicted r̂), level (observed level index), weight (count): (n_cells,).
+        """
         v = self.levels_
         if len(v) == 1:
             return 1.0
-        spacing = float(np.min(np.diff(v)))
-        grid = spacing * np.geomspace(0.1, 10.0, 41)
-        mu = (rating - residual)[None, :, None]                           # (1, n, 1)
-        logits = -(v[None, None, :] - mu) ** 2 / (2 * grid[:, None, None] ** 2)
-        top = logits.max(axis=2, keepdims=True)
-        log_norm = top[..., 0] + np.log(np.exp(logits - top).sum(axis=2))
-        ll = (np.take_along_axis(logits, np.broadcast_to(level[None, :, None],
-                                                         (len(grid), len(level), 1)), 2)[..., 0]
-              - log_norm).sum(axis=1)
-        return float(grid[int(np.argmax(ll))])
+        grid = float(np.min(np.diff(v))) * np.geomspace(0.1, 10.0, 41)
+        best, best_ll = float(grid[0]), -np.inf
+        for sigma in grid:  # 41 vectorised passes over the observed cells
+            logits = -(v[None, :] - mean[:, None]) ** 2 / (2 * sigma ** 2)
+            top = logits.max(axis=1, keepdims=True)
+            log_cond = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
+            ll = float((weight * log_cond[np.arange(len(level)), level]).sum())
+            if ll > best_ll:
+                best, best_ll = float(sigma), ll
+        return best
 
     def predict_log_proba(self) -> torch.Tensor:
         """log q_u(i, c). Shape: (n_users, n_items, n_levels), float64."""
