@@ -287,8 +287,12 @@ class Conv4RecEstimator:
     # ---------------------------------------------------------- predictions
     @torch.no_grad()
     def predict_log_proba(self, users: np.ndarray | None = None, *,
+                          profiles: Interactions | None = None,
                           batch_size: int = 256) -> torch.Tensor:
-        """log q_u(i, c) for users (indices; all when None), from their training interactions.
+        """log q_u(i, c) for users (indices; all when None), from their input profiles.
+
+        The profiles are the training interactions, or ``profiles`` (interactions of new users
+        over the same items and levels: fold-in without retraining, user orientation only).
 
         In the item orientation the network gives q_i(u, c); the user's distribution is then
         q_u(i, c) proportional to q_i(u, c) * n_i (Bayes' rule with the item's share n_i of the
@@ -299,14 +303,14 @@ class Conv4RecEstimator:
         """
         self._check_fitted()
         self.model_.eval()
-        data = self.train_data_
+        data = self.train_data_ if profiles is None else self._check_profiles(profiles)
         users = np.arange(data.n_users) if users is None else np.asarray(users, dtype=np.int64)
         if self.config.orientation == "user":
-            return torch.cat([
-                joint_log_softmax(self._forward(self._rows_data, users[b:b + batch_size],
-                                                None)[0]).cpu()
-                for b in range(0, len(users), batch_size)]) if len(users) else torch.empty(
-                    0, data.n_items, data.n_levels)
+            rows_data = self._rows_data if profiles is None else RowData.from_interactions(data)
+            parts = [joint_log_softmax(self._forward(rows_data, users[b:b + batch_size],
+                                                     None)[0]).cpu()
+                     for b in range(0, len(users), batch_size)]
+            return torch.cat(parts) if parts else torch.empty(0, data.n_items, data.n_levels)
         # item orientation: rows are items, columns users
         n_items = data.n_items
         out = torch.empty(len(users), n_items, data.n_levels)
@@ -318,6 +322,18 @@ class Conv4RecEstimator:
             out[:, rows, :] = log_q[:, users, :].permute(1, 0, 2) + log_share[rows, None]
         flat = out.view(len(users), -1)
         return (flat - torch.logsumexp(flat, dim=-1, keepdim=True)).view_as(out)
+
+    def _check_profiles(self, profiles: Interactions) -> Interactions:
+        if self.config.orientation != "user":
+            raise ValueError("fold-in of new users needs orientation='user' (in the item "
+                             "orientation a user is a column of the network)")
+        train = self.train_data_
+        if profiles.n_items != train.n_items or not np.array_equal(profiles.levels,
+                                                                   train.levels):
+            raise DataError(f"{profiles.source}: fold-in profiles must use the model's "
+                            f"{train.n_items} items and levels {train.levels.tolist()}, got "
+                            f"{profiles.n_items} items and levels {profiles.levels.tolist()}")
+        return profiles
 
     def _user_batches(self, users: np.ndarray) -> int:
         """Users per prediction batch: in the item orientation every batch needs a pass over all
@@ -340,14 +356,18 @@ class Conv4RecEstimator:
             out[sel] = expected[inverse[sel] - b, items[sel]]
         return out
 
-    def score_items(self, users: np.ndarray) -> torch.Tensor:
-        """Ranking scores log q_u(i) of every item for each user. Shape (len(users), n_items)."""
+    def score_items(self, users: np.ndarray, *,
+                    profiles: Interactions | None = None) -> torch.Tensor:
+        """Ranking scores log q_u(i) of every item for each user. Shape (len(users), n_items).
+
+        ``profiles``: input interactions of new users (fold-in), as in predict_log_proba.
+        """
         users = np.asarray(users, np.int64)
         step = self._user_batches(users)
-        return torch.cat([torch.logsumexp(self.predict_log_proba(users[b:b + step]), dim=-1)
-                          for b in range(0, len(users), step)])
+        return torch.cat([torch.logsumexp(
+            self.predict_log_proba(users[b:b + step], profiles=profiles), dim=-1)
+            for b in range(0, len(users), step)])
 
-    @torch.no_grad()
     def fold_in(self, items: np.ndarray, levels: np.ndarray) -> torch.Tensor:
         """log q(i, c) of a new user from their interactions, without retraining.
 
@@ -360,27 +380,11 @@ class Conv4RecEstimator:
         Tensor of shape (n_items, n_levels).
         """
         self._check_fitted()
-        if self.config.orientation != "user":
-            raise ValueError("fold-in of a new user needs orientation='user' (in the item "
-                             "orientation a user is a column of the network)")
-        items = np.asarray(items, dtype=np.int64)
-        levels = np.asarray(levels, dtype=np.int64)
-        m, c = self.train_data_.n_items, self.train_data_.n_levels
-        if items.shape != levels.shape:
-            raise DataError("fold-in: items and levels differ in length")
-        if len(items) and (items.min() < 0 or items.max() >= m):
-            raise DataError(f"fold-in: item index {items[(items < 0) | (items >= m)][0]} "
-                            f"outside [0, {m})")
-        if len(levels) and (levels.min() < 0 or levels.max() >= c):
-            raise DataError(f"fold-in: level index {levels[(levels < 0) | (levels >= c)][0]} "
-                            f"outside [0, {c})")
-        self.model_.eval()
-        rows = torch.zeros(len(items), dtype=torch.int64, device=self.device)
-        scale = _row_scale(torch.tensor([len(items)], device=self.device),
-                           self.config.input_scaling)
-        logits = self.model_(rows, torch.as_tensor(items, device=self.device),
-                             torch.as_tensor(levels, device=self.device), 1, scale)
-        return joint_log_softmax(logits)[0].cpu()
+        train = self.train_data_
+        profile = Interactions(user=np.zeros(len(items), np.int64), item=items, level=levels,
+                               levels=train.levels, user_ids=np.array(["new"]),
+                               item_ids=train.item_ids, source="fold-in")
+        return self.predict_log_proba(profiles=profile)[0]
 
     @torch.no_grad()
     def empirical_risk(self, targets: Interactions | None = None, *, eta: float = REPORT_ETA,

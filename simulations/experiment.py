@@ -28,7 +28,7 @@ from conv4rec.estimator import Conv4RecEstimator
 from conv4rec.predict import hidden_gems
 from simulations.baselines import (BASELINES, EmpiricalConfig, IndependentConfig, MultVAEConfig,
                                    cell_counts, make_baseline)
-from simulations.certificate import bounds_available, generalization_bounds
+from simulations.generalization import bounds_available, generalization_bounds
 from simulations.metrics import (as_log_proba, certificate, chain_violation,
                                  distribution_metrics, entropy_per_user, precision_at_k)
 from simulations.truths import DEFAULT_TRUTH, TruthConfig, get_truth

@@ -93,8 +93,9 @@ def rating_tv_per_user(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray:
     """Σ_i P_u(i) TV(P_u(· | i), q_u(· | i)): the TV of the rating distributions of the items
     the user consumes, weighted by how often the user consumes them. Shape: (n_users,)."""
     log_pi, log_qi = _logsumexp(log_p, -1), _logsumexp(log_q, -1)
-    cond_p = np.exp(log_p - log_pi[..., None])
-    cond_q = np.exp(log_q - log_qi[..., None])
+    with np.errstate(invalid="ignore"):  # an item of probability 0 has weight 0
+        cond_p = np.nan_to_num(np.exp(log_p - log_pi[..., None]))
+        cond_q = np.nan_to_num(np.exp(log_q - log_qi[..., None]))
     return (np.exp(log_pi) * total_variation(cond_p, cond_q)).sum(axis=1)
 
 

@@ -109,6 +109,12 @@ class TruthConfig:
         return (v - (v[0] + v[-1]) / 2) / half if half > 0 else np.zeros_like(v)
 
 
+def _half_range(levels: np.ndarray) -> float:
+    """(v_C − v_1) / 2, the unit of κ and τ (1 for a single level)."""
+    half = (levels[-1] - levels[0]) / 2
+    return float(half) if half > 0 else 1.0
+
+
 def _zipf_log_popularity(n_items: int, exponent: float, rng: np.random.Generator) -> np.ndarray:
     """log pop_i with pop_i = rank_i^(-exponent), ranks a random permutation of 1..n_items (so
     an item's index says nothing about its popularity)."""
@@ -137,9 +143,10 @@ def _separate_factor_logits(cfg: "SeparateFactorsConfig", seeds: list[np.random.
     log_consume = _consumption_logits(cfg, seeds[:2], x_users)               # (rows, m)
     y_enjoy = np.random.default_rng(seeds[2]).standard_normal((m, re))
     v = np.asarray(cfg.levels)
-    mid = (v[0] + v[-1]) / 2
-    mu = mid + cfg.kappa * np.tanh((x_enjoy @ y_enjoy.T) / np.sqrt(re))     # (rows, m)
-    log_rating = _log_softmax(-(v[None, None, :] - mu[..., None]) ** 2 / (2 * cfg.tau ** 2),
+    mid, half = (v[0] + v[-1]) / 2, _half_range(v)
+    mu = mid + cfg.kappa * half * np.tanh((x_enjoy @ y_enjoy.T) / np.sqrt(re))  # (rows, m)
+    tau = cfg.tau * half
+    log_rating = _log_softmax(-(v[None, None, :] - mu[..., None]) ** 2 / (2 * tau ** 2),
                               axis=-1)                                      # (rows, m, C)
     return log_consume[..., None] + log_rating
 
@@ -149,17 +156,20 @@ class SeparateFactorsConfig(TruthConfig):
     """The truth of SPEC §8: Zipf-like popularity, separate consumption and enjoyment factors.
 
         P_u(i) ∝ pop_i^s · exp(a <x_u, y_i> / sqrt(r)),
-        P_u(c | i) ∝ exp(-(v_c - μ_ui)² / (2 τ²)),   μ_ui = mid + κ tanh(<x'_u, y'_i> / sqrt(r')),
+        P_u(c | i) ∝ exp(-(v_c - μ_ui)² / (2 (τ h)²)),
+        μ_ui = mid + κ h tanh(<x'_u, y'_i> / sqrt(r')),
 
-    pop_i = rank_i^(-zipf_exponent), mid = (v_1 + v_C)/2, all factors standard normal. The
+    pop_i = rank_i^(-zipf_exponent), mid = (v_1 + v_C)/2, h = (v_C − v_1)/2 the half-range of
+    the scale (so κ and τ mean the same on 1..5, half stars or 1..100; on 1..5 the defaults
+    give κ h = 1.6 and τ h = 0.7 rating points), all factors standard normal. The
     enjoyment factors (x', y') are independent of the consumption factors (x, y), so items that
     a user rarely picks but would rate high (hidden gems) exist.
 
     rank r, enjoyment_rank r' : factor dimensions.
     zipf_exponent, popularity_power s : popularity profile and its weight in consumption.
     affinity a : strength of personal taste in consumption.
-    kappa κ, tau τ : spread of the mean rating around mid, and of ratings around the mean
-        (in rating units).
+    kappa κ, tau τ : spread of the mean rating around mid, and of ratings around the mean,
+        in units of the half-range h.
     """
 
     kind: ClassVar[str] = "separate"
@@ -169,8 +179,8 @@ class SeparateFactorsConfig(TruthConfig):
     zipf_exponent: float = 1.0
     popularity_power: float = 1.0
     affinity: float = 1.0
-    kappa: float = 1.6
-    tau: float = 0.7
+    kappa: float = 0.8
+    tau: float = 0.35
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -226,8 +236,10 @@ class MixtureConfig(SeparateFactorsConfig):
         log_types = _normalise_log(_separate_factor_logits(self, s_items.spawn(3), x, xe))
         weights = _dirichlet(np.random.default_rng(s_users),
                              np.full(self.n_types, self.concentration), self.n_users)
-        p = np.einsum("uk,kic->uic", weights, np.exp(log_types))
-        return np.log(p / p.sum(axis=(1, 2), keepdims=True))
+        # log Σ_k π_uk P^(k)(i, c), in log space (a type may give a cell ~ exp(-1000))
+        terms = np.log(weights)[:, :, None, None] + log_types[None]        # (users, K, m, C)
+        top = terms.max(axis=1)
+        return _normalise_log(top + np.log(np.exp(terms - top[:, None]).sum(axis=1)))
 
 
 @dataclass(frozen=True, kw_only=True)

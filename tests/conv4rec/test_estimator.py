@@ -148,3 +148,20 @@ def test_planted_consumption_is_recovered():
     mass = np.where(group[:, None] == 0, q[:, :half].sum(1, keepdims=True),
                     q[:, half:].sum(1, keepdims=True))
     assert mass.mean() > 0.9  # uniform would give 0.5
+
+
+def test_batched_fold_in_of_new_users_matches_one_by_one(data):
+    from conv4rec.data import DataError, user_fold_in_split
+
+    split = user_fold_in_split(data, heldout_users=10, seed=0)
+    est = fit(data.subset(np.isin(data.user, np.unique(split.train.user))))
+    profiles = split.fold_in
+    users = np.unique(profiles.user)
+    batched = est.predict_log_proba(users, profiles=profiles)
+    for k, u in enumerate(users[:3]):
+        mine = profiles.user == u
+        torch.testing.assert_close(batched[k], est.fold_in(profiles.item[mine],
+                                                           profiles.level[mine]))
+    with pytest.raises(DataError, match="outside"):
+        est.fold_in(np.array([data.n_items]), np.array([0]))
+    assert est.score_items(users, profiles=profiles).shape == (len(users), data.n_items)

@@ -1,0 +1,7 @@
+"""Entry point of ``python -m bounds``."""
+
+import sys
+
+from bounds.cli import main
+
+sys.exit(main())

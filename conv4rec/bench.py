@@ -1,0 +1,254 @@
+"""``python -m conv4rec.bench``: timings measured in one process, printed with their ratios.
+
+Subcommands (each repeats its measurement and prints the median and the spread):
+
+* ``epoch``: one training epoch of Conv4Rec and of a Mult-VAE of the same latent size on the
+  same data, and their ratio; plus the FLOPs of a training step and the achieved FLOP/s
+  against a dense-matmul peak measured in the same run (the roofline ratio);
+* ``rank``: full-ranking inference (scores of every item for every user);
+* ``bounds``: computing every registered bound of a checkpoint of that size;
+* ``scale``: training steps on a synthetic dataset shaped like ML-20M, with peak memory;
+* ``growth``: time of a training step as the number of items and of interactions grows.
+
+Timings depend on the machine and on what else runs on it; the ratios printed beside them
+compare two things measured in the same process, one after the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from conv4rec.config import Conv4RecConfig
+from conv4rec.data import DataError, Interactions, load_dataset
+from conv4rec.estimator import Conv4RecEstimator, RowData
+
+
+def timed(fn: Callable[[], object], repeats: int) -> dict[str, float]:
+    """Median, min and max wall time of ``repeats`` calls (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
+            "repeats": repeats}
+
+
+def matmul_peak_flops(n: int = 2048, repeats: int = 5, device: str = "cpu") -> float:
+    """FLOP/s of a dense (n x n) @ (n x n) float32 product on this machine, now."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+
+    def run() -> None:
+        (a @ b).sum().item()
+
+    return 2.0 * n ** 3 / timed(run, repeats)["min_s"]
+
+
+def train_step_flops(config: Conv4RecConfig, n_items: int, n_levels: int, batch_size: int,
+                     nnz: int) -> float:
+    """Multiply-adds x 2 of one forward + backward pass (backward counted as twice forward).
+
+    The input side: the per-cell table (d0 x m*K_in times K_in x C) and one d0-vector per
+    observed interaction; the encoder layers; the decoder (folded: B x d x m*C, else
+    B x d x m*K_out plus the output convolution).
+    """
+    d0, d = config.hidden[0], config.code_size
+    m, c, k_in, k_out = n_items, n_levels, config.in_channels, config.out_channels
+    forward = d0 * m * k_in * c + nnz * d0
+    forward += sum(a * b for a, b in zip(config.hidden[:-1], config.hidden[1:])) * batch_size
+    if config.decoder_activation == "identity" and k_out > c:
+        forward += m * k_out * c * d + batch_size * d * m * c
+    else:
+        forward += batch_size * d * m * k_out + batch_size * m * k_out * c
+    return 2.0 * 3.0 * forward
+
+
+def _epoch_runner(est: Conv4RecEstimator, data: Interactions, seed: int = 0) -> Callable[[], None]:
+    """A closure training ``est`` for one epoch on ``data`` (no validation, no early stop)."""
+    def run() -> None:
+        est.fit(data, generator=seed)
+    return run
+
+
+def bench_epoch(data: Interactions, config: Conv4RecConfig, repeats: int,
+                device: str) -> dict:
+    one_epoch = config.replace(epochs=1, patience=0, validation_fraction=0.0)
+    est = Conv4RecEstimator(one_epoch, device=device, progress=False)
+    conv = timed(_epoch_runner(est, data), repeats)
+    out = {"conv4rec": conv, "conv4rec_s": conv["median_s"]}
+    try:
+        from conv4rec.baselines import MultVAE  # the evaluation baselines
+    except ImportError:
+        MultVAE = None
+    if MultVAE is not None:
+        vae = MultVAE(latent=config.code_size, hidden=(600,), epochs=1, batch_size=config.batch_size,
+                      device=device)
+        mv = timed(lambda: vae.fit(data, generator=0), repeats)
+        out.update(multvae=mv, multvae_s=mv["median_s"], ratio=conv["median_s"] / mv["median_s"])
+    n_batches = int(np.ceil(np.count_nonzero(data.counts_per_user()) / config.batch_size))
+    nnz_per_batch = data.n_observed / max(n_batches, 1)
+    flops = train_step_flops(config, data.n_items, data.n_levels, config.batch_size,
+                             int(nnz_per_batch)) * n_batches
+    peak = matmul_peak_flops(device=device)
+    out.update(flops_per_epoch=flops, achieved_flops=flops / conv["median_s"],
+               matmul_peak_flops=peak, roofline_ratio=flops / conv["median_s"] / peak)
+    return out
+
+
+def bench_rank(data: Interactions, config: Conv4RecConfig, repeats: int, device: str) -> dict:
+    est = Conv4RecEstimator(config.replace(epochs=1, patience=0, validation_fraction=0.0),
+                            device=device, progress=False).fit(data, generator=0)
+    users = np.arange(data.n_users)
+    result = timed(lambda: est.score_items(users), repeats)
+    return {"rank": result, "rank_s": result["median_s"], "n_users": data.n_users,
+            "n_items": data.n_items}
+
+
+def bench_bounds(data: Interactions, config: Conv4RecConfig, repeats: int, device: str) -> dict:
+    import bounds
+
+    est = Conv4RecEstimator(config.replace(epochs=1, patience=0, validation_fraction=0.0),
+                            device=device, progress=False).fit(data, generator=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "checkpoint.pt"
+        est.save(path)
+        result = timed(lambda: bounds.compute_all(path), repeats)
+    return {"bounds": result, "bounds_s": result["median_s"]}
+
+
+def synthetic_like(n_users: int, n_items: int, n_interactions: int, n_levels: int,
+                   seed: int = 0) -> Interactions:
+    """Random interactions with Zipf-like item popularity (duplicates allowed: timing only)."""
+    rng = np.random.default_rng(seed)
+    pop = 1.0 / np.arange(1, n_items + 1) ** 0.8
+    user = np.sort(rng.integers(0, n_users, size=n_interactions))
+    item = rng.choice(n_items, size=n_interactions, p=pop / pop.sum())
+    level = rng.integers(0, n_levels, size=n_interactions)
+    return Interactions(user=user, item=item, level=level, levels=np.arange(1.0, n_levels + 1),
+                        user_ids=np.arange(n_users), item_ids=np.arange(n_items),
+                        source="synthetic")
+
+
+def bench_scale(config: Conv4RecConfig, n_steps: int, device: str, n_users: int = 138_493,
+                n_items: int = 26_744, n_interactions: int = 20_000_000,
+                n_levels: int = 10) -> dict:
+    """``n_steps`` training steps on an ML-20M-shaped dataset; the epoch time is extrapolated
+    from the mean step time (an epoch is n_users / batch_size steps)."""
+    from conv4rec.loss import interaction_losses
+    from conv4rec.model import Conv4Rec
+
+    data = synthetic_like(n_users, n_items, n_interactions, n_levels)
+    rows_data = RowData.from_interactions(data)
+    model = Conv4Rec(n_items, n_levels, config).to(device)
+    model.reset_parameters(torch.Generator().manual_seed(0))
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, fused=True)
+    rng = np.random.default_rng(0)
+    times = []
+    for step in range(n_steps + 1):
+        rows = rng.choice(n_users, size=config.batch_size, replace=False)
+        start = time.perf_counter()
+        pos, batch_row = rows_data.gather(rows)
+        target = rng.random(len(pos)) < config.target_fraction
+        t = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
+        logits = model(t(batch_row[~target]), t(rows_data.items[pos][~target]),
+                       t(rows_data.levels[pos][~target]), len(rows))
+        loss = interaction_losses(logits, t(batch_row[target]), t(rows_data.items[pos][target]),
+                                  t(rows_data.levels[pos][target])).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        if step:  # the first step is a warm-up
+            times.append(time.perf_counter() - start)
+    step_s = statistics.median(times)
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"step_s": step_s, "steps_timed": len(times),
+            "epoch_s_extrapolated": step_s * n_users / config.batch_size,
+            "peak_rss_bytes": peak_rss, "peak_rss_gib": peak_rss / 2**30,
+            "n_parameters": sum(p.numel() for p in model.parameters()),
+            "shape": {"users": n_users, "items": n_items, "interactions": n_interactions,
+                      "levels": n_levels}}
+
+
+def bench_growth(config: Conv4RecConfig, device: str, repeats: int) -> dict:
+    """Mean time of a training step while the items grow (interactions fixed) and while the
+    interactions grow (items fixed): the input side should be linear in the interactions."""
+    rows = []
+    for n_items, per_user in [(1000, 50), (2000, 50), (4000, 50), (8000, 50),
+                              (4000, 25), (4000, 100), (4000, 200), (4000, 400)]:
+        data = synthetic_like(config.batch_size, n_items, config.batch_size * per_user, 5)
+        est = Conv4RecEstimator(config.replace(epochs=1, patience=0, validation_fraction=0.0,
+                                               batch_size=config.batch_size),
+                                device=device, progress=False)
+        result = timed(_epoch_runner(est, data), repeats)  # one epoch = one step here
+        rows.append({"n_items": n_items, "interactions_per_user": per_user,
+                     "step_s": result["median_s"]})
+    return {"growth": rows}
+
+
+def _summary(name: str, result: dict) -> str:
+    lines = [f"{name}:"]
+    for key, value in result.items():
+        if isinstance(value, dict) and "median_s" in value:
+            lines.append(f"  {key:<22} median {value['median_s']:.3f} s "
+                         f"(min {value['min_s']:.3f}, max {value['max_s']:.3f}, "
+                         f"{value['repeats']} runs)")
+        elif isinstance(value, float):
+            lines.append(f"  {key:<22} {value:.4g}")
+        elif isinstance(value, list):
+            for row in value:
+                lines.append("  " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float)
+                                              else f"{k}={v}" for k, v in row.items()))
+        else:
+            lines.append(f"  {key:<22} {value}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conv4rec.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("epoch", "rank", "bounds", "scale", "growth"))
+    parser.add_argument("--data", default="ml-1m", help="dataset name or path (default ml-1m)")
+    parser.add_argument("--split", help="split name")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=20, help="training steps timed by scale")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = Conv4RecConfig()
+    try:
+        if args.what in ("scale", "growth"):
+            result = (bench_scale(config, args.steps, args.device) if args.what == "scale"
+                      else bench_growth(config, args.device, args.repeats))
+        else:
+            data = load_dataset(args.data, args.split).train
+            bench = {"epoch": bench_epoch, "rank": bench_rank, "bounds": bench_bounds}
+            result = bench[args.what](data, config, args.repeats, args.device)
+            result["data"] = f"{args.data}: {data.n_users}x{data.n_items}, {data.n_observed}"
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result.update(device=args.device, threads=torch.get_num_threads())
+    print(json.dumps(result, indent=2) if args.json else _summary(args.what, result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
