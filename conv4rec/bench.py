@@ -3,8 +3,9 @@
 Subcommands (each repeats its measurement and prints the median and the spread):
 
 * ``epoch``: one training epoch of Conv4Rec and of a Mult-VAE of the same latent size on the
-  same data, and their ratio; plus the FLOPs of a training step and the achieved FLOP/s
-  against a dense-matmul peak measured in the same run (the roofline ratio);
+  same data, and their ratio; plus the FLOPs of the epoch (a training step's matrix-product
+  FLOPs counted by ``torch.utils.flop_counter``, times the number of steps) and the achieved
+  FLOP/s against a dense-matmul peak measured in the same run (the roofline ratio);
 * ``rank``: full-ranking inference (scores of every item for every user);
 * ``bounds``: computing every registered bound of a checkpoint of that size;
 * ``scale``: training steps on a synthetic dataset shaped like ML-20M, with peak memory;
@@ -57,23 +58,44 @@ def matmul_peak_flops(n: int = 2048, repeats: int = 5, device: str = "cpu") -> f
     return 2.0 * n ** 3 / timed(run, repeats)["min_s"]
 
 
-def train_step_flops(config: Conv4RecConfig, n_items: int, n_levels: int, batch_size: int,
-                     nnz: int) -> float:
-    """Multiply-adds x 2 of one forward + backward pass (backward counted as twice forward).
+def training_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
+                  rows_data: RowData, rows: np.ndarray, rng: np.random.Generator,
+                  target_fraction: float, device: str) -> None:
+    """One masked training step of ``model`` on the rows ``rows`` (no optimizer: no update)."""
+    from conv4rec.loss import interaction_losses
 
-    The input side: the per-cell table (d0 x m*K_in times K_in x C) and one d0-vector per
-    observed interaction; the encoder layers; the decoder (folded: B x d x m*C, else
-    B x d x m*K_out plus the output convolution).
-    """
-    d0, d = config.hidden[0], config.code_size
-    m, c, k_in, k_out = n_items, n_levels, config.in_channels, config.out_channels
-    forward = d0 * m * k_in * c + nnz * d0
-    forward += sum(a * b for a, b in zip(config.hidden[:-1], config.hidden[1:])) * batch_size
-    if config.decoder_activation == "identity" and k_out > c:
-        forward += m * k_out * c * d + batch_size * d * m * c
-    else:
-        forward += batch_size * d * m * k_out + batch_size * m * k_out * c
-    return 2.0 * 3.0 * forward
+    pos, batch_row = rows_data.gather(rows)
+    target = rng.random(len(pos)) < target_fraction
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, device=device)
+
+    logits = model(t(batch_row[~target]), t(rows_data.items[pos][~target]),
+                   t(rows_data.levels[pos][~target]), len(rows))
+    loss = interaction_losses(logits, t(batch_row[target]), t(rows_data.items[pos][target]),
+                              t(rows_data.levels[pos][target])).mean()
+    if optimizer is not None:
+        optimizer.zero_grad()
+    loss.backward()
+    if optimizer is not None:
+        optimizer.step()
+
+
+def step_flops(config: Conv4RecConfig, data: Interactions, device: str = "cpu") -> float:
+    """FLOPs of one training step (forward + backward) on a batch of ``data``, counted by
+    ``torch.utils.flop_counter`` (matrix products only: the gathers are not counted)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from conv4rec.model import Conv4Rec
+
+    model = Conv4Rec(data.n_items, data.n_levels, config).to(device)
+    rows_data = RowData.from_interactions(data)
+    rng = np.random.default_rng(0)
+    rows = rng.choice(np.flatnonzero(rows_data.counts), size=min(config.batch_size,
+                      np.count_nonzero(rows_data.counts)), replace=False)
+    with FlopCounterMode(display=False) as counter:
+        training_step(model, None, rows_data, rows, rng, config.target_fraction, device)
+    return float(counter.get_total_flops())
 
 
 def _epoch_runner(est: Conv4RecEstimator, data: Interactions, seed: int = 0) -> Callable[[], None]:
@@ -99,9 +121,7 @@ def bench_epoch(data: Interactions, config: Conv4RecConfig, repeats: int,
         mv = timed(lambda: vae.fit(data, generator=0), repeats)
         out.update(multvae=mv, multvae_s=mv["median_s"], ratio=conv["median_s"] / mv["median_s"])
     n_batches = int(np.ceil(np.count_nonzero(data.counts_per_user()) / config.batch_size))
-    nnz_per_batch = data.n_observed / max(n_batches, 1)
-    flops = train_step_flops(config, data.n_items, data.n_levels, config.batch_size,
-                             int(nnz_per_batch)) * n_batches
+    flops = step_flops(config, data, device) * n_batches
     peak = matmul_peak_flops(device=device)
     out.update(flops_per_epoch=flops, achieved_flops=flops / conv["median_s"],
                matmul_peak_flops=peak, roofline_ratio=flops / conv["median_s"] / peak)
@@ -147,7 +167,6 @@ def bench_scale(config: Conv4RecConfig, n_steps: int, device: str, n_users: int 
                 n_levels: int = 10) -> dict:
     """``n_steps`` training steps on an ML-20M-shaped dataset; the epoch time is extrapolated
     from the mean step time (an epoch is n_users / batch_size steps)."""
-    from conv4rec.loss import interaction_losses
     from conv4rec.model import Conv4Rec
 
     data = synthetic_like(n_users, n_items, n_interactions, n_levels)
@@ -160,16 +179,7 @@ def bench_scale(config: Conv4RecConfig, n_steps: int, device: str, n_users: int 
     for step in range(n_steps + 1):
         rows = rng.choice(n_users, size=config.batch_size, replace=False)
         start = time.perf_counter()
-        pos, batch_row = rows_data.gather(rows)
-        target = rng.random(len(pos)) < config.target_fraction
-        t = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
-        logits = model(t(batch_row[~target]), t(rows_data.items[pos][~target]),
-                       t(rows_data.levels[pos][~target]), len(rows))
-        loss = interaction_losses(logits, t(batch_row[target]), t(rows_data.items[pos][target]),
-                                  t(rows_data.levels[pos][target])).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        training_step(model, opt, rows_data, rows, rng, config.target_fraction, device)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         if step:  # the first step is a warm-up

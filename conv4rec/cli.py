@@ -286,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", "train on a small synthetic dataset and show recommendations",
             json_flag=False)
     p.set_defaults(func=cmd_demo)
+
+    from conv4rec.benchmark import add_benchmark_parser
+
+    add_benchmark_parser(sub)
     return parser
 
 

@@ -1,91 +1,61 @@
-"""The TV certificate of SPEC §6 with the generalization bounds of the ``bounds`` package.
+"""Generalization bounds G_n(δ) of a run's checkpoint, from the ``bounds`` package.
 
-``bounds`` reads checkpoints only, so the certificate of a run is computed from the run's
-checkpoint file. This module is the one place that talks to ``bounds``; when the package is not
-importable, or exposes no registry yet, :func:`generalization_bounds` says so in a note and the
-certificate columns are left out of the results (never filled with a made-up bound).
-
-Protocol expected from ``bounds`` (the first one found is used):
-
-1. ``bounds.evaluate_checkpoint(path, *, delta, eta) -> Mapping[str, result]``;
-2. ``bounds.REGISTRY: Mapping[str, callable]`` with ``callable(path, *, delta, eta) -> result``;
-
-where ``result`` has a ``value`` (attribute or key): G_n(δ), the bound on R_η − R̂_η in the
-units of the bounded loss ℓ_η, holding with probability >= 1 − δ.
+``bounds`` reads checkpoints only, so the certificate of a run (SPEC §6) is computed from the
+run's checkpoint file. This module is the one place that talks to ``bounds``: it calls
+``bounds.CheckpointStats.from_checkpoint(path)`` and ``bounds.compute_bounds(stats,
+delta=δ)``, whose results carry ``value`` (the bound on R_η − R̂_η, NaN when the bound does not
+apply to the architecture), ``log10_value``, ``applicable`` and ``reason``. When ``bounds`` is
+not importable or lacks that API, :func:`generalization_bounds` says so in a note and the
+certificate is left out (never filled with a made-up bound).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 logger = logging.getLogger(__name__)
 
 
-def _value(result: Any) -> float:
-    value = result.get("value") if isinstance(result, Mapping) else getattr(result, "value")
-    return float(value)
-
-
-def _import_bounds() -> tuple[Any | None, str]:
-    try:
-        import bounds  # noqa: PLC0415  (optional: another package, may not exist yet)
-    except ImportError as exc:
-        return None, f"the bounds package is not importable ({exc}); certificate left out"
-    return bounds, ""
-
-
 def bounds_available() -> tuple[bool, str]:
-    """Whether a bound registry can be used, and a note saying why not when it cannot."""
-    bounds, note = _import_bounds()
-    if bounds is None:
-        return False, note
-    if callable(getattr(bounds, "evaluate_checkpoint", None)):
-        return True, ""
-    registry = getattr(bounds, "REGISTRY", None)
-    if isinstance(registry, Mapping) and registry:
-        return True, ""
-    return False, ("the bounds package has neither evaluate_checkpoint nor a REGISTRY yet; "
-                   "certificate left out")
+    """Whether the bounds package can be used, and a note saying why not when it cannot."""
+    try:
+        import bounds  # noqa: PLC0415  (another package of the project, optional here)
+    except ImportError as exc:
+        return False, f"the bounds package is not importable ({exc}); certificate left out"
+    missing = [name for name in ("CheckpointStats", "compute_bounds", "REGISTRY")
+               if not hasattr(bounds, name)]
+    if missing:
+        return False, (f"the bounds package lacks {', '.join(missing)}; certificate left out")
+    return True, ""
 
 
-def generalization_bounds(checkpoint: str | Path, *, delta: float,
-                          eta: float) -> tuple[dict[str, float] | None, str]:
-    """G_n(δ) of every registered bound for the checkpoint, or None and a note.
+def generalization_bounds(checkpoint: str | Path, *, delta: float
+                          ) -> tuple[dict[str, dict] | None, list[str]]:
+    """Every registered bound of the checkpoint.
 
-    A bound that raises is reported in the note and left out; the others are kept.
+    Returns
+    -------
+    bounds : dict name -> {"value": G_n(δ) or None when not finite, "log10_value"}, or None
+        when the package cannot be used; bounds that do not apply are left out.
+    notes : why the package or a bound was left out.
     """
     ok, note = bounds_available()
     if not ok:
-        return None, note
+        return None, [note]
     import bounds  # noqa: PLC0415
 
-    out: dict[str, float] = {}
-    errors: list[str] = []
-    evaluate = getattr(bounds, "evaluate_checkpoint", None)
-    if callable(evaluate):
-        results = evaluate(str(checkpoint), delta=delta, eta=eta)
-        items = list(results.items())
-    else:
-        items = []
-        for name, fn in bounds.REGISTRY.items():
-            try:
-                items.append((name, fn(str(checkpoint), delta=delta, eta=eta)))
-            except Exception as exc:  # a broken bound must not sink the sweep
-                errors.append(f"{name}: {type(exc).__name__}: {exc}")
-    for name, result in items:
-        try:
-            value = _value(result)
-        except Exception as exc:
-            errors.append(f"{name}: no value ({type(exc).__name__})")
+    stats = bounds.CheckpointStats.from_checkpoint(checkpoint)
+    out: dict[str, dict] = {}
+    notes: list[str] = []
+    for result in bounds.compute_bounds(stats, delta=delta):
+        value, log10 = float(result.value), float(result.log10_value)
+        if not getattr(result, "applicable", True) or math.isnan(log10):
+            notes.append(f"{result.name} not applicable: {getattr(result, 'reason', '')}")
             continue
-        if math.isnan(value):
-            errors.append(f"{name}: NaN")
-            continue
-        out[str(name)] = value
-    for err in errors:
-        logger.warning("bound left out: %s", err)
-    return out, "; ".join(errors)
+        out[result.name] = {"value": value if math.isfinite(value) else None,
+                            "log10_value": log10}
+    for n in notes:
+        logger.info("%s", n)
+    return out, notes

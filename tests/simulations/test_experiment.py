@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import rating_scales
 
-from simulations import generalization as certificate_module
+from simulations import generalization
 from simulations.experiment import (ESTIMATORS, ExperimentConfig, ExperimentConfigError, run,
                                     streams)
 from simulations.metrics import certificate
@@ -129,7 +129,7 @@ def test_a_failing_bound_is_left_out_and_named(monkeypatch, tmp_path):
     fake = types.ModuleType("bounds")
     fake.REGISTRY = {"broken": broken, "ok": lambda path, *, delta, eta: {"value": 1.0}}
     monkeypatch.setitem(sys.modules, "bounds", fake)
-    values, note = certificate_module.generalization_bounds(tmp_path / "x.pt", delta=0.1,
+    values, note = generalization.generalization_bounds(tmp_path / "x.pt", delta=0.1,
                                                             eta=1e-4)
     assert values == {"ok": 1.0} and "broken" in note and "boom" in note
     assert not math.isnan(values["ok"])

@@ -1,0 +1,458 @@
+"""Real-data benchmark tables: Conv4Rec and the baselines on the same splits (SPEC §5).
+
+``python -m conv4rec benchmark --suite explicit|implicit|all [--datasets ...]`` runs every
+(table, split, seed, model) job that is not cached yet and writes ``results/<suite>.md``,
+``.csv`` and ``.json``. A job's result is cached under ``results/cache/<key>.json``, the key a
+hash of the dataset, the split (its name and the fingerprints of its parts), the protocol, the
+model's name and config and the seed, so a rerun redoes only what changed.
+
+Hyper-parameters come from ``conv4rec/configs/<model>__<dataset>__<protocol>.json`` (written by
+``--tune``: a seeded random search with the same number of trials for every model on a
+validation split carved out of the first split's training part, Dacrema et al. 2019), else
+``<model>__<protocol>.json``, else the model's defaults.
+
+Protocols: ``explicit`` (RMSE/MAE on all test ratings), ``weak`` (rank every item outside the
+user's training data; test users and items known at training time), ``strong`` (held-out users,
+80 % fold-in), ``temporal`` (weak generalization on a global cut at the 0.8 timestamp quantile).
+Ranking tables add the popularity-penalised Recall@20 / NDCG@100 with beta = 0.5.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from conv4rec.baselines import BASELINES, SRMGCNN, load_graphs
+from conv4rec.checkpoint import atomic_write_text
+from conv4rec.config import Conv4RecConfig
+from conv4rec.data import (Interactions, Split, load_dataset, random_split, user_fold_in_split)
+from conv4rec.estimator import Conv4RecEstimator
+from conv4rec.evaluation import (conv4rec_fold_in_scores, evaluate_strong, explicit_per_user,
+                                 known_test, paired_test, ranking_per_user, summarize)
+
+logger = logging.getLogger(__name__)
+
+CACHE_VERSION = 1
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+EXPLICIT_MODELS = ("global_mean", "user_item_bias", "biased_mf", "i_autorec", "srmgcnn",
+                   "conv4rec")
+RANKING_MODELS = ("popularity", "ease", "mult_vae", "conv4rec")
+POP_BETA = 0.5
+RANKING_OPTIONS = {"recall_ks": (20, 50), "ndcg_ks": (100,), "pop_betas": (POP_BETA,)}
+RANKING_COLUMNS = ("recall@20", "recall@50", "ndcg@100", f"recall@20_pop{POP_BETA:g}",
+                   f"ndcg@100_pop{POP_BETA:g}")
+EXPLICIT_COLUMNS = ("rmse", "mae")
+
+
+# ----------------------------------------------------------------------------- models
+class Conv4RecModel:
+    """Conv4Rec behind the baselines' interface (``score_items(users, inputs=None)``)."""
+
+    name = "conv4rec"
+    config_class = Conv4RecConfig
+
+    def __init__(self, config: Conv4RecConfig | None = None) -> None:
+        self.config = config or Conv4RecConfig()
+
+    def fit(self, train: Interactions, *, generator: int) -> "Conv4RecModel":
+        self.estimator_ = Conv4RecEstimator(self.config, progress=False).fit(
+            train, generator=generator)
+        return self
+
+    def predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.estimator_.predict_ratings(users, items)
+
+    def score_items(self, users: np.ndarray, inputs: Interactions | None = None
+                    ) -> torch.Tensor:
+        if inputs is None:
+            return self.estimator_.score_items(users)
+        return conv4rec_fold_in_scores(self.estimator_, inputs, users)
+
+
+def model_class(name: str) -> type:
+    if name == "conv4rec":
+        return Conv4RecModel
+    if name not in BASELINES:
+        raise ValueError(f"unknown model {name!r}; known: conv4rec, {', '.join(BASELINES)}")
+    return BASELINES[name]
+
+
+def config_path(model: str, dataset: str, protocol: str) -> Path:
+    return CONFIG_DIR / f"{model}__{dataset}__{protocol}.json"
+
+
+def load_config(model: str, dataset: str, protocol: str):
+    """The tuned config of a model for (dataset, protocol), else the protocol's, else default."""
+    cls = model_class(model)
+    for path in (config_path(model, dataset, protocol), CONFIG_DIR / f"{model}__{protocol}.json"):
+        if path.is_file():
+            return cls.config_class.from_dict(json.loads(path.read_text())["config"])
+    return cls.config_class()
+
+
+def build_model(model: str, config, dataset: str, train: Interactions):
+    cls = model_class(model)
+    if cls is SRMGCNN:
+        user_graph, item_graph = load_graphs(dataset, train)
+        return SRMGCNN(config, user_graph=user_graph, item_graph=item_graph)
+    return cls(config)
+
+
+# ------------------------------------------------------------------------------ tables
+def _concat(split: Split) -> Interactions:
+    """All interactions of a split (train then test) as one dataset."""
+    a, b = split.train, split.test
+    ts = None if a.timestamp is None or b.timestamp is None else np.r_[a.timestamp, b.timestamp]
+    return Interactions(user=np.r_[a.user, b.user], item=np.r_[a.item, b.item],
+                        level=np.r_[a.level, b.level], levels=a.levels, user_ids=a.user_ids,
+                        item_ids=a.item_ids, timestamp=ts, source=a.source)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One benchmark table: a protocol on a dataset, over several splits (folds or seeds)."""
+
+    key: str
+    title: str
+    dataset: str
+    protocol: str  # explicit | weak | strong | temporal
+    splits: tuple[str, ...]  # split names for load_dataset, or "strong-<seed>"
+    models: tuple[str, ...]
+    seeds: tuple[int, ...] = (0,)
+    heldout_users: int = 0
+    note: str = ""
+
+    def load(self, split_name: str) -> Split:
+        if self.protocol == "strong":
+            seed = int(split_name.split("-")[1])
+            full = _concat(load_dataset(self.dataset, None))
+            return user_fold_in_split(full, heldout_users=self.heldout_users, seed=seed)
+        return load_dataset(self.dataset, split_name)
+
+
+TABLES: dict[str, Table] = {t.key: t for t in (
+    Table("ml-100k-u1", "ML-100K u1 (explicit)", "ml-100k", "explicit", ("u1",),
+          EXPLICIT_MODELS, seeds=(0, 1, 2)),
+    Table("ml-100k-5fold", "ML-100K u1-u5 (explicit, 5-fold)", "ml-100k", "explicit",
+          ("u1", "u2", "u3", "u4", "u5"), EXPLICIT_MODELS),
+    Table("ml-1m-90-10", "ML-1M stand-in 90/10 (explicit)", "ml-1m", "explicit", ("fixed",),
+          tuple(m for m in EXPLICIT_MODELS if m != "srmgcnn"), seeds=(0, 1, 2),
+          note="ml-1m-bpmf stand-in (6 ratings short of ML-1M), its fixed 90/10 split; "
+               "no graphs, so no sRMGCNN"),
+    Table("douban", "Douban (explicit)", "douban", "explicit", ("fixed",), EXPLICIT_MODELS,
+          seeds=(0, 1, 2)),
+    Table("flixster", "Flixster (explicit)", "flixster", "explicit", ("fixed",),
+          EXPLICIT_MODELS, seeds=(0, 1, 2)),
+    Table("ml-100k-strong", "ML-100K strong generalization (100 held-out users, 3 splits)",
+          "ml-100k", "strong", ("strong-0", "strong-1", "strong-2"), RANKING_MODELS,
+          heldout_users=100),
+    Table("ml-100k-weak", "ML-100K weak generalization (u1)", "ml-100k", "weak", ("u1",),
+          RANKING_MODELS, seeds=(0, 1, 2)),
+    Table("ml-100k-temporal", "ML-100K time-aware (global cut at the 0.8 time quantile)",
+          "ml-100k", "temporal", ("temporal",), RANKING_MODELS, seeds=(0, 1, 2)),
+    Table("ml-latest-small-temporal", "ML-latest-small time-aware (0.8 time quantile)",
+          "ml-latest-small", "temporal", ("temporal",), RANKING_MODELS, seeds=(0, 1, 2)),
+    Table("ml-1m-strong", "ML-1M stand-in strong generalization (600 held-out users, 3 splits)",
+          "ml-1m", "strong", ("strong-0", "strong-1", "strong-2"), RANKING_MODELS,
+          heldout_users=600),
+    Table("ml-1m-weak", "ML-1M stand-in weak generalization (fixed 90/10)", "ml-1m", "weak",
+          ("fixed",), RANKING_MODELS),
+)}
+
+SUITES = {
+    "explicit": ("ml-100k-u1", "ml-100k-5fold", "ml-1m-90-10", "douban", "flixster"),
+    "implicit": ("ml-100k-strong", "ml-100k-weak", "ml-100k-temporal",
+                 "ml-latest-small-temporal", "ml-1m-strong", "ml-1m-weak"),
+}
+SUITES["all"] = SUITES["explicit"] + SUITES["implicit"]
+
+
+# ------------------------------------------------------------------------ running a job
+def evaluate_model(model, protocol: str, split: Split) -> tuple[dict, dict]:
+    """Metrics (means) and per-user values of a fitted model on a split under a protocol."""
+    if protocol == "explicit":
+        users, per_user = explicit_per_user(model.predict_ratings, split.test)
+        pred = model.predict_ratings(split.test.user, split.test.item)
+        err = pred - split.test.rating
+        metrics = {"rmse": float(np.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err))),
+                   "n_test": int(split.test.n_observed)}
+        return metrics, {"users": users.tolist(), "mse": per_user["mse"].tolist()}
+    popularity = split.train.counts_per_item()
+    if protocol == "strong":
+        result = evaluate_strong(lambda fold_in, users: model.score_items(users, inputs=fold_in),
+                                 split, popularity=popularity, **RANKING_OPTIONS)
+    else:
+        test = known_test(split)
+        result = ranking_per_user(model.score_items, split.train, test,
+                                  popularity=popularity, **RANKING_OPTIONS)
+    metrics = result.means()
+    metrics["n_users"] = int(len(result.users))
+    return metrics, {"users": result.users.tolist(),
+                     **{k: np.nan_to_num(v, nan=0.0).tolist() for k, v in result.values.items()
+                        if k in ("recall@20", "ndcg@100")}}
+
+
+def job_key(table: Table, split: Split, model: str, config, seed: int) -> str:
+    spec = {"v": CACHE_VERSION, "dataset": table.dataset, "protocol": table.protocol,
+            "split": split.name, "train": split.train.fingerprint(),
+            "test": split.test.fingerprint(),
+            "fold_in": None if split.fold_in is None else split.fold_in.fingerprint(),
+            "model": model, "config": config.to_dict(), "seed": seed}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_job(table: Table, split: Split, model: str, config, seed: int, cache: Path,
+            force: bool = False) -> dict:
+    """Fit and evaluate one model on one split with one seed, through the cache."""
+    key = job_key(table, split, model, config, seed)
+    path = cache / f"{key}.json"
+    if path.is_file() and not force:
+        return json.loads(path.read_text())
+    train = split.train
+    start = time.perf_counter()
+    fitted = build_model(model, config, table.dataset, train).fit(train, generator=seed)
+    fit_seconds = time.perf_counter() - start
+    metrics, per_user = evaluate_model(fitted, table.protocol, split)
+    record = {"key": key, "table": table.key, "dataset": table.dataset,
+              "protocol": table.protocol, "split": split.name, "model": model, "seed": seed,
+              "config": config.to_dict(), "metrics": metrics, "per_user": per_user,
+              "fit_seconds": fit_seconds,
+              "eval_seconds": time.perf_counter() - start - fit_seconds}
+    atomic_write_text(path, json.dumps(record))
+    return record
+
+
+# --------------------------------------------------------------------------- aggregation
+def _runs(table: Table) -> list[tuple[str, int]]:
+    """(split, seed) pairs: several splits run once each, one split with several seeds."""
+    if len(table.splits) > 1:
+        return [(s, k) for k, s in enumerate(table.splits)]
+    return [(table.splits[0], seed) for seed in table.seeds]
+
+
+def aggregate(table: Table, records: list[dict]) -> dict:
+    """Mean ± std over runs of every model, and paired tests of Conv4Rec against each model."""
+    columns = EXPLICIT_COLUMNS if table.protocol == "explicit" else RANKING_COLUMNS
+    by_model: dict[str, list[dict]] = {}
+    for r in records:
+        by_model.setdefault(r["model"], []).append(r)
+    rows = {}
+    for model, recs in by_model.items():
+        recs = sorted(recs, key=lambda r: (r["split"], r["seed"]))
+        rows[model] = {c: summarize([r["metrics"][c] for r in recs]) for c in columns}
+        rows[model]["fit_seconds"] = summarize([r["fit_seconds"] for r in recs])
+    tests = {}
+    unit_metric = "mse" if table.protocol == "explicit" else "ndcg@100"
+    ref = sorted(by_model.get("conv4rec", []), key=lambda r: (r["split"], r["seed"]))
+    for model, recs in by_model.items():
+        if model == "conv4rec" or not ref:
+            continue
+        recs = sorted(recs, key=lambda r: (r["split"], r["seed"]))
+        pairs = [(a, b) for a in ref for b in recs
+                 if a["split"] == b["split"] and a["seed"] == b["seed"]]
+        if not pairs:
+            continue
+        # Per-user units pooled over runs (Wilcoxon), and per-run units (paired t) when >= 2.
+        a_units = np.concatenate([p[0]["per_user"][unit_metric] for p in pairs])
+        b_units = np.concatenate([p[1]["per_user"][unit_metric] for p in pairs])
+        entry = {"metric": unit_metric, "users": paired_test(a_units, b_units)}
+        if len(pairs) >= 2:
+            main = columns[0] if table.protocol == "explicit" else "ndcg@100"
+            entry["runs"] = paired_test([p[0]["metrics"][main] for p in pairs],
+                                        [p[1]["metrics"][main] for p in pairs], test="t")
+        tests[model] = entry
+    return {"table": table.key, "title": table.title, "protocol": table.protocol,
+            "dataset": table.dataset, "runs": [list(r) for r in _runs(table)],
+            "columns": list(columns), "rows": rows, "paired_vs_conv4rec": tests,
+            "note": table.note}
+
+
+def _fmt(stat: dict) -> str:
+    return f"{stat['mean']:.4f} ± {stat['std']:.4f}" if stat["n"] > 1 else f"{stat['mean']:.4f}"
+
+
+def to_markdown(summary: dict, command: str) -> str:
+    cols = summary["columns"]
+    lines = [f"### {summary['title']}", "",
+             f"Runs (split, seed): {', '.join(f'{s}/{k}' for s, k in summary['runs'])}. "
+             f"Mean ± sample std over runs. Command: `{command}`", ""]
+    if summary["note"]:
+        lines += [summary["note"], ""]
+    lines.append("| model | " + " | ".join(cols) + " | fit s | vs Conv4Rec: p (Wilcoxon, "
+                 "users) |")
+    lines.append("|" + " --- |" * (len(cols) + 3))
+    for model, row in summary["rows"].items():
+        test = summary["paired_vs_conv4rec"].get(model)
+        p = "" if test is None else f"{test['users']['p_value']:.2g} (n={test['users']['n']})"
+        lines.append(f"| {model} | " + " | ".join(_fmt(row[c]) for c in cols)
+                     + f" | {row['fit_seconds']['mean']:.0f} | {p} |")
+    return "\n".join(lines) + "\n"
+
+
+def to_csv_rows(summary: dict) -> list[dict]:
+    out = []
+    for model, row in summary["rows"].items():
+        for c in summary["columns"]:
+            out.append({"table": summary["table"], "model": model, "metric": c,
+                        "mean": row[c]["mean"], "std": row[c]["std"], "n": row[c]["n"]})
+    return out
+
+
+# ------------------------------------------------------------------------------- tuning
+SEARCH_SPACES: dict[str, dict[str, Sequence]] = {
+    "user_item_bias": {"reg_user": [1, 3, 5, 10, 20], "reg_item": [1, 3, 5, 10, 25]},
+    "biased_mf": {"dim": [16, 32, 64], "reg": [0.02, 0.05, 0.1, 0.2], "lr": [2e-3, 5e-3]},
+    "i_autorec": {"hidden": [300, 500], "l2": [0.1, 1.0, 10.0, 100.0], "lr": [1e-3, 3e-3]},
+    "srmgcnn": {"gamma": [0.1, 1.0, 10.0], "rank": [10], "lr": [1e-3, 3e-3]},
+    "ease": {"l2": [10, 50, 100, 200, 500, 1000, 2000]},
+    "mult_vae": {"anneal_cap": [0.1, 0.2, 0.4], "dropout": [0.3, 0.5],
+                 "hidden": [300, 600], "weight_decay": [0.0, 1e-5]},
+    "conv4rec": {"in_channels": [4, 8, 16], "out_channels": [4, 8, 16],
+                 "hidden": [(128,), (256,), (512,)], "weight_decay": [1e-5, 1e-4, 1e-3],
+                 "dropout": [0.0, 0.2], "target_fraction": [0.1, 0.25]},
+}
+
+
+def validation_split(table: Table) -> Split:
+    """A validation split carved out of the first split's training part (never its test)."""
+    first = table.load(table.splits[0])
+    if table.protocol == "strong":
+        n = max(1, table.heldout_users // 2)
+        return user_fold_in_split(first.train, heldout_users=n, seed=12345, name="val-strong")
+    return random_split(first.train, test_fraction=0.1, seed=12345, name="val")
+
+
+def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
+         base=None, progress: bool = True) -> tuple[object, list[dict]]:
+    """Seeded random search of ``budget`` configs on the validation split; writes the best."""
+    cls = model_class(model)
+    base = base if base is not None else load_config(model, table.dataset, table.protocol)
+    space = SEARCH_SPACES.get(model, {})
+    rng = np.random.default_rng(seed)
+    candidates = [base]
+    keys = list(space)
+    for _ in range(max(0, budget - 1) if keys else 0):
+        changes = {k: space[k][rng.integers(len(space[k]))] for k in keys}
+        candidates.append(base.replace(**changes))
+    split = validation_split(table)
+    val_table = Table(table.key + "-val", table.title, table.dataset, table.protocol,
+                      (split.name,), (model,), heldout_users=table.heldout_users)
+    trials = []
+    for cfg in tqdm(candidates, desc=f"tune {model} {table.key}", disable=not progress,
+                    leave=False):
+        rec = run_job(val_table, split, model, cfg, 0, cache)
+        score = (rec["metrics"]["rmse"] if table.protocol == "explicit"
+                 else -rec["metrics"]["ndcg@100"])
+        trials.append({"config": cfg.to_dict(), "score": score, "metrics": rec["metrics"]})
+    best = min(trials, key=lambda t: t["score"])
+    out = {"model": model, "dataset": table.dataset, "protocol": table.protocol,
+           "selected_by": "validation rmse" if table.protocol == "explicit"
+           else "validation ndcg@100", "budget": budget, "config": best["config"],
+           "validation_metrics": best["metrics"], "trials": len(trials)}
+    CONFIG_DIR.mkdir(exist_ok=True)
+    atomic_write_text(config_path(model, table.dataset, table.protocol),
+                      json.dumps(out, indent=2, sort_keys=True) + "\n")
+    return cls.config_class.from_dict(best["config"]), trials
+
+
+# --------------------------------------------------------------------------------- main
+def run_tables(table_keys: Sequence[str], *, out: Path, models: Sequence[str] | None = None,
+               progress: bool = True, force: bool = False, command: str = "",
+               suite: str = "custom") -> list[dict]:
+    """Run (or read from the cache) every job of the tables and write the outputs."""
+    cache = out / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for key in table_keys:
+        table = TABLES[key]
+        for model in table.models:
+            if models and model not in models:
+                continue
+            for split_name, seed in _runs(table):
+                jobs.append((table, split_name, model, seed))
+    splits: dict[tuple[str, str], Split] = {}
+    records: dict[str, list[dict]] = {k: [] for k in table_keys}
+    bar = tqdm(jobs, desc="benchmark", unit="job", disable=not progress)
+    for table, split_name, model, seed in bar:
+        bar.set_postfix_str(f"{table.key} {split_name} {model} seed {seed}")
+        sk = (table.key, split_name)
+        if sk not in splits:
+            splits[sk] = table.load(split_name)
+        config = load_config(model, table.dataset, table.protocol)
+        records[table.key].append(run_job(table, splits[sk], model, config, seed, cache, force))
+    summaries = [aggregate(TABLES[k], records[k]) for k in table_keys if records[k]]
+    md = "\n".join(to_markdown(s, command) for s in summaries)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=["table", "model", "metric", "mean", "std", "n"])
+    writer.writeheader()
+    for s in summaries:
+        writer.writerows(to_csv_rows(s))
+    atomic_write_text(out / f"{suite}.md", md)
+    atomic_write_text(out / f"{suite}.csv", buf.getvalue())
+    atomic_write_text(out / f"{suite}.json", json.dumps(summaries, indent=2))
+    return summaries
+
+
+def cmd_benchmark(args) -> int:
+    """The ``benchmark`` subcommand (registered in :mod:`conv4rec.cli`)."""
+    torch.set_num_threads(args.threads)
+    keys = list(args.tables or SUITES[args.suite])
+    if args.datasets:
+        keys = [k for k in keys if TABLES[k].dataset in args.datasets]
+    unknown = [k for k in keys if k not in TABLES]
+    if unknown:
+        print(f"error: unknown table(s) {unknown}; known: {', '.join(TABLES)}", file=sys.stderr)
+        return 2
+    models = args.models.split(",") if args.models else None
+    out = Path(args.out)
+    command = "python -m conv4rec " + " ".join(getattr(args, "argv", None) or sys.argv[1:])
+    if args.tune:
+        for key in keys:
+            table = TABLES[key]
+            for model in table.models:
+                if models and model not in models:
+                    continue
+                tune(table, model, budget=args.budget, cache=out / "cache",
+                     progress=not args.quiet)
+    summaries = run_tables(keys, out=out, models=models, progress=not args.quiet,
+                           force=args.force, command=command,
+                           suite=args.name or args.suite)
+    if args.json:
+        print(json.dumps(summaries, indent=2))
+    else:
+        print("\n".join(to_markdown(s, command) for s in summaries))
+        print(f"wrote {out / (args.name or args.suite)}.md, .csv, .json")
+    return 0
+
+
+def add_benchmark_parser(sub) -> None:
+    """Register ``benchmark`` on the CLI's subparsers."""
+    p = sub.add_parser("benchmark", help="benchmark tables: Conv4Rec against the baselines",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("--suite", choices=sorted(SUITES), default="explicit")
+    p.add_argument("--tables", nargs="+", help=f"tables to run instead of a suite: "
+                   f"{', '.join(TABLES)}")
+    p.add_argument("--datasets", nargs="+", help="keep only the tables of these datasets")
+    p.add_argument("--models", help="comma-separated models to run (default: the table's)")
+    p.add_argument("--out", default="results", help="output folder (default results/)")
+    p.add_argument("--name", help="output file stem (default: the suite name)")
+    p.add_argument("--tune", action="store_true", help="tune each model on a validation split "
+                   "first and save the best config under conv4rec/configs/")
+    p.add_argument("--budget", type=int, default=6, help="tuning trials per model (default 6)")
+    p.add_argument("--force", action="store_true", help="ignore the cache")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_benchmark)
