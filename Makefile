@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(PY) -m conv4rec demo
+	$(PY) -m simulations demo
 
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"

@@ -20,7 +20,7 @@ SECTION = "docs/bounds.md §3"
 
 def dudley_log_rademacher(*, log_radius: float, log_width: float, n_layers: int,
                           n: int) -> float:
-    """log of the Dudley bound on R̂_n of a [0,1]-valued class (docs §3.3).
+    """log of the Dudley bound on R̂_n of a [0,1]-valued class (docs/bounds.md §3.2, step 7).
 
     If ln N(G|_S, ε, ‖·‖₂) <= log_width · (R²/ε² + n_layers + 1) for all ε > 0, then with the
     cut-off α = 1/√n of BFT's Lemma A.8 in their Lemma A.5,
@@ -48,7 +48,8 @@ def dudley_log_rademacher(*, log_radius: float, log_width: float, n_layers: int,
 def spectral_log_radius(*, log_spectral: Sequence[float], log_l21: Sequence[float],
                         lipschitz: Sequence[float], input_sq_sum: float,
                         loss_lipschitz: float, loss_range: float) -> float:
-    """log R with R = (L/B) ‖X‖ Π_i ρ_i s_i (Σ_i (a_i/s_i)^{2/3})^{3/2} (docs §3.2)."""
+    """log R, R = (L/B) ‖X‖ Π_i ρ_i s_i (Σ_i (a_i/s_i)^{2/3})^{3/2} (docs/bounds.md §3.2,
+    steps 4-5)."""
     log_s = np.asarray(log_spectral, dtype=np.float64)
     log_a = np.asarray(log_l21, dtype=np.float64)
     if log_s.shape != log_a.shape or len(lipschitz) != len(log_s):

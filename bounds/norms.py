@@ -8,7 +8,8 @@ Conventions (BFT 2017 write the network as x -> A_L ... A_1 x, each A_i of shape
   weights. This is what Bartlett, Foster and Telgarsky (2017) write ‖Aᵀ‖_{2,1}.
 
 The spectral norm is exact (a dense symmetric eigensolver on the smaller Gram matrix, LAPACK)
-when the smaller side has at most ``EXACT_MAX_DIM`` entries, and otherwise computed by Lanczos
+when the smaller side has at most ``EXACT_MAX_DIM`` entries and the Gram product costs at most
+``EXACT_MAX_WORK`` multiply-adds, and otherwise computed by Lanczos
 iteration (ARPACK) to relative tolerance ``LANCZOS_RTOL`` and then raised by the residual norm of
 the Ritz pair, which bounds the distance of the Ritz value to the eigenvalue it approximates.
 The structured matrices of the network (a 1x1 convolution unrolled over m items, with or without
@@ -25,6 +26,9 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 
 #: Largest smaller-side dimension for which the spectral norm is computed by a dense eigensolver.
 EXACT_MAX_DIM = 2000
+#: Largest Gram-matrix cost (p·q·min(p, q) multiply-adds) of the exact route; beyond it Lanczos
+#: is both faster and, with the residual correction, as safe.
+EXACT_MAX_WORK = 4e9
 #: Relative tolerance of the Lanczos iteration used beyond ``EXACT_MAX_DIM``.
 LANCZOS_RTOL = 1e-12
 
@@ -42,13 +46,14 @@ def as_float64_matrix(a) -> np.ndarray:
 
 
 def frobenius_norm(a) -> float:
-    """‖A‖_F in float64."""
+    """‖A‖_F in float64 (docs/bounds.md §7)."""
     a = as_float64_matrix(a)
     return float(np.sqrt(np.einsum("ij,ij->", a, a)))
 
 
 def l21_norm(a) -> float:
-    """Σ_j ‖A[j, :]‖₂ (BFT 2017's ‖Aᵀ‖_{2,1}: one term per output unit), in float64."""
+    """Σ_j ‖A[j, :]‖₂ (BFT 2017's ‖Aᵀ‖_{2,1}: one term per output unit), in float64
+    (docs/bounds.md §7)."""
     a = as_float64_matrix(a)
     return float(np.sqrt(np.einsum("ij,ij->i", a, a)).sum())
 
@@ -68,7 +73,8 @@ def spectral_norm_from_gram(g: np.ndarray) -> float:
 
 
 def lanczos_spectral_norm(a, *, rtol: float = LANCZOS_RTOL, seed: int = 0) -> float:
-    """‖A‖_σ by Lanczos iteration on AᵀA (or AAᵀ), raised by the Ritz residual.
+    """‖A‖_σ by Lanczos iteration on AᵀA (or AAᵀ), raised by the Ritz residual
+    (docs/bounds.md §7).
 
     With the Ritz pair (λ, v), ‖v‖ = 1, r = AᵀA v − λ v, some eigenvalue lies in
     [λ − ‖r‖, λ + ‖r‖]; we return sqrt(λ + ‖r‖). ARPACK with ``which="LA"`` converges to the
@@ -77,13 +83,26 @@ def lanczos_spectral_norm(a, *, rtol: float = LANCZOS_RTOL, seed: int = 0) -> fl
     a = as_float64_matrix(a)
     if a.size == 0:
         return 0.0
-    small = min(a.shape)
-    if small <= 2:  # ARPACK needs k < dim; tiny matrices are exact anyway
+    if min(a.shape) <= 2:  # ARPACK needs k < dim; tiny matrices are exact anyway
         return spectral_norm_from_gram(gram(a))
-    if a.shape[0] <= a.shape[1]:
-        op = LinearOperator((small, small), matvec=lambda x: a @ (a.T @ x), dtype=np.float64)
+    return lanczos_operator_norm(lambda x: a @ x, lambda y: a.T @ y, a.shape, rtol=rtol,
+                                 seed=seed)
+
+
+def lanczos_operator_norm(matvec, rmatvec, shape: tuple[int, int], *,
+                          rtol: float = LANCZOS_RTOL, seed: int = 0) -> float:
+    """:func:`lanczos_spectral_norm` of the operator x -> ``matvec(x)`` (adjoint ``rmatvec``)
+    of shape ``shape``, never built as a matrix."""
+    small = min(shape)
+    if small <= 2:
+        cols = np.stack([matvec(e) for e in np.eye(shape[1])], axis=1)
+        return spectral_norm_from_gram(gram(cols))
+    if shape[0] <= shape[1]:
+        op = LinearOperator((small, small), matvec=lambda x: matvec(rmatvec(x)),
+                            dtype=np.float64)
     else:
-        op = LinearOperator((small, small), matvec=lambda x: a.T @ (a @ x), dtype=np.float64)
+        op = LinearOperator((small, small), matvec=lambda x: rmatvec(matvec(x)),
+                            dtype=np.float64)
     v0 = np.random.default_rng(seed).standard_normal(small)
     vals, vecs = eigsh(op, k=1, which="LA", tol=rtol, v0=v0, maxiter=100 * small)
     lam, v = float(vals[0]), vecs[:, 0] / np.linalg.norm(vecs[:, 0])
@@ -91,21 +110,44 @@ def lanczos_spectral_norm(a, *, rtol: float = LANCZOS_RTOL, seed: int = 0) -> fl
     return math.sqrt(max(lam + resid, 0.0))
 
 
-def spectral_norm(a, *, exact_max_dim: int = EXACT_MAX_DIM, rtol: float = LANCZOS_RTOL) -> float:
-    """‖A‖_σ in float64: exact when min(A.shape) <= ``exact_max_dim``, else Lanczos.
+def use_exact(shape: tuple[int, int], *, exact_max_dim: int | None = None,
+              exact_max_work: float | None = None) -> bool:
+    """Whether :func:`spectral_norm` takes the exact (dense Gram) route for this shape
+    (defaults: the module's ``EXACT_MAX_DIM`` and ``EXACT_MAX_WORK`` at call time)."""
+    exact_max_dim = EXACT_MAX_DIM if exact_max_dim is None else exact_max_dim
+    exact_max_work = EXACT_MAX_WORK if exact_max_work is None else exact_max_work
+    small = min(shape)
+    return small <= exact_max_dim and float(shape[0]) * shape[1] * small <= exact_max_work
+
+
+def spectral_norm(a, *, exact_max_dim: int | None = None, exact_max_work: float | None = None,
+                  rtol: float = LANCZOS_RTOL) -> float:
+    """‖A‖_σ in float64: exact for small matrices, else Lanczos (see :func:`use_exact`;
+    docs/bounds.md §7).
 
     Parameters
     ----------
     a : array-like, shape (p, q)
-    exact_max_dim : int
-        Largest smaller side handled by the dense eigensolver.
+    exact_max_dim : int, optional
+        Largest smaller side handled by the dense eigensolver (default ``EXACT_MAX_DIM``).
+    exact_max_work : float, optional
+        Largest p·q·min(p, q) handled by the dense eigensolver (default ``EXACT_MAX_WORK``).
     rtol : float
         Relative tolerance of the Lanczos iteration (see :func:`lanczos_spectral_norm`).
     """
     a = as_float64_matrix(a)
-    if min(a.shape) <= exact_max_dim:
+    if use_exact(a.shape, exact_max_dim=exact_max_dim, exact_max_work=exact_max_work):
         return spectral_norm_from_gram(gram(a))
     return lanczos_spectral_norm(a, rtol=rtol)
+
+
+def norms_and_gram(a) -> tuple["MatrixNorms", np.ndarray | None]:
+    """:func:`matrix_norms` of ``a`` and, on the exact route, the smaller Gram matrix it used
+    (so that the norm of a matrix bordered by a few rows or columns costs no second product)."""
+    a = as_float64_matrix(a)
+    g = gram(a) if use_exact(a.shape) else None
+    spectral = spectral_norm_from_gram(g) if g is not None else lanczos_spectral_norm(a)
+    return MatrixNorms(spectral=spectral, frobenius=frobenius_norm(a), l21=l21_norm(a)), g
 
 
 def power_iteration_spectral_norm(a, *, n_iter: int = 500, seed: int = 0) -> float:
@@ -125,7 +167,8 @@ def power_iteration_spectral_norm(a, *, n_iter: int = 500, seed: int = 0) -> flo
 
 
 def conv_bias_spectral_norm(filt, bias) -> float:
-    """Exact ‖[I_m ⊗ A | vec(V)]‖_σ: a 1x1 convolution over m positions plus a bias column.
+    """Exact ‖[I_m ⊗ A | vec(V)]‖_σ: a 1x1 convolution over m positions plus a bias column
+    (docs/bounds.md §3.2 step 2, §7).
 
     The matrix maps (vec G, 1) to (A G[:, i] + V[i])_i; it is never built. With
     A Aᵀ = U diag(d) Uᵀ and W = V U, M Mᵀ is unitarily similar to
@@ -180,8 +223,6 @@ class MatrixNorms:
         return {"spectral": self.spectral, "frobenius": self.frobenius, "l21": self.l21}
 
 
-def matrix_norms(a, *, exact_max_dim: int = EXACT_MAX_DIM) -> MatrixNorms:
+def matrix_norms(a) -> MatrixNorms:
     """The three norms of ``a`` (float64); see the module docstring for the conventions."""
-    a = as_float64_matrix(a)
-    return MatrixNorms(spectral=spectral_norm(a, exact_max_dim=exact_max_dim),
-                       frobenius=frobenius_norm(a), l21=l21_norm(a))
+    return norms_and_gram(a)[0]

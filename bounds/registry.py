@@ -37,7 +37,8 @@ def _common_check(stats: CheckpointStats) -> str | None:
     return None
 
 
-def _finish(result: BoundResult, stats: CheckpointStats, extra: Iterable[str] = ()) -> BoundResult:
+def _finish(result: BoundResult, stats: CheckpointStats,
+            extra: Iterable[str] = ()) -> BoundResult:
     assumptions = list(stats.assumptions) + list(extra)
     return BoundResult(name=result.name, value=result.value, log10_value=result.log10_value,
                        terms=result.terms, reference=result.reference,
@@ -69,12 +70,12 @@ def _golowich(stats: CheckpointStats, *, delta: float, simplified: bool) -> Boun
     return _finish(result, stats, extra)
 
 
-def golowich2018_frobenius(stats: CheckpointStats, *, delta: float = 0.05) -> BoundResult:
+def _golowich2018_frobenius_entry(stats: CheckpointStats, *, delta: float = 0.05) -> BoundResult:
     """docs/bounds.md §2: Golowich et al. 2018, Theorem 1, per logit, via Maurer 2016."""
     return _golowich(stats, delta=delta, simplified=False)
 
 
-def golowich2018_frobenius_simplified(stats: CheckpointStats, *,
+def _golowich2018_frobenius_simplified_entry(stats: CheckpointStats, *,
                                       delta: float = 0.05) -> BoundResult:
     """docs/bounds.md §2.5: the same with the bounded-input form sqrt(n) · max_u ‖x̂_u‖."""
     return _golowich(stats, delta=delta, simplified=True)
@@ -87,7 +88,7 @@ def _spectral_args(stats: CheckpointStats) -> dict:
                 n=stats.n, loss_range=stats.loss_range, loss_lipschitz=stats.loss_lipschitz)
 
 
-def bartlett2017_spectral(stats: CheckpointStats, *, delta: float = 0.05) -> BoundResult:
+def _bartlett2017_spectral_entry(stats: CheckpointStats, *, delta: float = 0.05) -> BoundResult:
     """docs/bounds.md §3: Bartlett et al. 2017, 1x1 convolutions unrolled over the items."""
     reason = _common_check(stats)
     if reason:
@@ -103,7 +104,7 @@ def bartlett2017_spectral(stats: CheckpointStats, *, delta: float = 0.05) -> Bou
                                    "(act - act(0) vanishes at 0)"])
 
 
-def ledent2021_weight_sharing(stats: CheckpointStats, *, delta: float = 0.05) -> BoundResult:
+def _ledent2021_weight_sharing_entry(stats: CheckpointStats, *, delta: float = 0.05) -> BoundResult:
     """docs/bounds.md §4: shared 1x1 filters covered once (Ledent et al. 2021's device)."""
     reason = _common_check(stats)
     if reason:
@@ -120,14 +121,14 @@ def ledent2021_weight_sharing(stats: CheckpointStats, *, delta: float = 0.05) ->
 
 
 REGISTRY: dict[str, BoundSpec] = {spec.name: spec for spec in (
-    BoundSpec("golowich2018_frobenius", golowich2018_frobenius, golowich2018.REFERENCE,
+    BoundSpec("golowich2018_frobenius", _golowich2018_frobenius_entry, golowich2018.REFERENCE,
               golowich2018.SECTION, "product of Frobenius norms, depth as sqrt(2 log2 d) + 1"),
-    BoundSpec("golowich2018_frobenius_simplified", golowich2018_frobenius_simplified,
+    BoundSpec("golowich2018_frobenius_simplified", _golowich2018_frobenius_simplified_entry,
               golowich2018.REFERENCE, golowich2018.SECTION + ".5",
               "the same with sqrt(n) max |x| for sqrt(sum |x|^2)"),
-    BoundSpec("bartlett2017_spectral", bartlett2017_spectral, bartlett2017.REFERENCE,
+    BoundSpec("bartlett2017_spectral", _bartlett2017_spectral_entry, bartlett2017.REFERENCE,
               bartlett2017.SECTION, "spectral norms times (2,1) distances, convs unrolled"),
-    BoundSpec("ledent2021_weight_sharing", ledent2021_weight_sharing, ledent2021.REFERENCE,
+    BoundSpec("ledent2021_weight_sharing", _ledent2021_weight_sharing_entry, ledent2021.REFERENCE,
               ledent2021.SECTION, "spectral norms times (2,1) distances, filters counted once"),
 )}
 

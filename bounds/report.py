@@ -103,7 +103,8 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         return {
             "checkpoint": self.checkpoint, "delta": self.delta, "n": self.n, "m": self.m,
-            "n_levels": self.n_levels, "eta": self.eta, "loss_range": self.loss_range,
+            "n_levels": self.n_levels, "eta": self.eta,
+            "loss_range": _json_float(self.loss_range),
             "train": None if not self.risk else self.risk.get("train"),
             "test": None if not self.risk else self.risk.get("test"),
             "gap": self.gap, "bounds": [b.to_dict() for b in self.bounds],

@@ -21,9 +21,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import torch
+from scipy.special import expit
 
 from bounds.norms import (MatrixNorms, conv_bias_spectral_norm, frobenius_norm, l21_norm,
-                          matrix_norms, spectral_norm)
+                          lanczos_operator_norm, matrix_norms, norms_and_gram, spectral_norm,
+                          spectral_norm_from_gram)
 from conv4rec.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 
 #: Mixing used when the checkpoint records neither ``risk["eta"]`` nor a positive config eta.
@@ -54,7 +57,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("identity", lambda x: x, 1.0, 0.0, True),
         Activation("relu", lambda x: np.maximum(x, 0.0), 1.0, 0.0, True),
         Activation("tanh", np.tanh, 1.0, 0.0, False),
-        Activation("sigmoid", lambda x: 1.0 / (1.0 + np.exp(-x)), 0.25, 0.5, False),
+        Activation("sigmoid", expit, 0.25, 0.5, False),
         Activation("elu", lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))), 1.0, 0.0,
                    False),
         # selu'(x) = scale * alpha * e^x on x < 0, whose supremum scale * alpha is the constant
@@ -234,7 +237,7 @@ class CheckpointStats:
             ckpt, name = load_checkpoint(source), str(source)
         try:
             return _build(ckpt, name)
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        except (KeyError, TypeError, ValueError, RuntimeError, ArithmeticError) as exc:
             if isinstance(exc, (CheckpointError, BoundsError)):
                 raise
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
@@ -258,9 +261,13 @@ class _Weights:
 
 
 def _array(sd: dict, key: str, what: str) -> np.ndarray:
+    """A float64 copy of a state-dict entry (a copy, so it may be changed in place)."""
     if key not in sd:
         raise KeyError(f"state dict has no {key!r} ({what})")
-    return np.asarray(sd[key].detach().cpu().double().numpy(), dtype=np.float64)
+    arr = sd[key].detach().cpu().to(dtype=torch.float64, copy=True).numpy()
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{key} has non-finite entries")
+    return arr
 
 
 def _check_shape(arr: np.ndarray, shape: tuple, key: str) -> None:
@@ -310,7 +317,7 @@ def _weights(sd: dict, arch_parts, m: int, n_levels: int) -> _Weights:
             if shared_key in sd:  # W[:, i, :] = W_i + W_shared (config.shared_weights)
                 shared = _array(sd, shared_key, "shared encoder part")
                 _check_shape(shared, (w.shape[0], k_in), shared_key)
-                w = w + shared[:, None, :]
+                w += shared[:, None, :]
         enc.append((w, b))
         width = w.shape[0]
     d = width
@@ -324,7 +331,7 @@ def _weights(sd: dict, arch_parts, m: int, n_levels: int) -> _Weights:
     if shared_key in sd:
         shared = _array(sd, shared_key, "shared decoder part")
         _check_shape(shared, (k_out, d), shared_key)
-        w_dec = w_dec + shared[None]
+        w_dec += shared[None]
     b_dec = _array(sd, dec["bias"], "decoder bias")
     _check_shape(b_dec, (m * k_out,), dec["bias"])
     a_out = _array(sd, conv_out["weight"], "output convolution")
@@ -388,8 +395,9 @@ def _fold(w: _Weights, act_in: Activation, hidden_acts: list[Activation],
 
 def _frobenius_chain(f: _Folded) -> list[tuple[str, float]]:
     """‖·‖_F of the matrices of the Golowich chain (docs §1.3, §2), merged first layer."""
-    gram_e = f.table @ f.table.T
-    first_sq = float(np.einsum("dik,kl,dil->", f.w0, gram_e, f.w0))
+    merged = f.w0.reshape(-1, f.w0.shape[2]) @ f.table   # rows (unit, item), columns levels
+    first_sq = float(np.einsum("ij,ij->", merged, merged))
+    del merged
     chain = [("encoder.0∘input_conv", math.sqrt(first_sq + f.beta0 @ f.beta0 + f.b0 @ f.b0
                                                  + 1.0))]
     for k, (wl, bl) in enumerate(f.hidden, start=1):
@@ -404,13 +412,22 @@ def _frobenius_chain(f: _Folded) -> list[tuple[str, float]]:
 
 def _rows_l21(*blocks: np.ndarray) -> float:
     """Σ_j ‖(block_1[j], block_2[j], ...)‖₂ over the shared first axis j."""
-    sq = sum((b.reshape(len(b), -1) ** 2).sum(axis=1) for b in blocks)
+    sq = 0.0
+    for b in blocks:
+        flat = b.reshape(len(b), -1)
+        sq = sq + np.einsum("ij,ij->i", flat, flat)
     return float(np.sqrt(sq).sum())
 
 
 def _spectral_chain(f: _Folded, f0: _Folded, hidden_acts: list[Activation],
-                    dec_act: Activation) -> list[ChainLayer]:
-    """The layers of docs §1.3 with their unrolled spectral norms and (2,1) distances."""
+                    dec_act: Activation, grams: dict[str, np.ndarray | None],
+                    deltas: dict[str, np.ndarray]) -> list[ChainLayer]:
+    """The layers of docs §1.3 with their unrolled spectral norms and (2,1) distances.
+
+    ``grams`` holds the smaller Gram matrix of the raw encoder.0 and decoder matrices when the
+    exact route computed one; the bordered matrices' Gram matrices follow from them. ``deltas``
+    holds their distances to init, computed once.
+    """
     m, k_in, n_levels = f.w0.shape[1], f.table.shape[0], f.table.shape[1]
     d0 = f.w0.shape[0]
     k_out, d = f.w_dec.shape[1], f.w_dec.shape[2]
@@ -422,13 +439,24 @@ def _spectral_chain(f: _Folded, f0: _Folded, hidden_acts: list[Activation],
                             k_in * n_levels))
     # encoder.0: [[W_0, β, b_0], [0, 0, 1]]
     w0 = f.w0.reshape(d0, -1)
-    aug = np.zeros((d0 + 1, w0.shape[1] + 2))
-    aug[:d0, :-2], aug[:d0, -2], aug[:d0, -1], aug[d0, -1] = w0, f.beta0, f.b0, 1.0
-    dist = _rows_l21(w0 - f0.w0.reshape(d0, -1), f.beta0 - f0.beta0, f.b0 - f0.b0)
+    g = grams.get("encoder.0")
+    if g is not None and d0 <= w0.shape[1]:  # gram() took the rows side: M Mᵀ = [[G + ββᵀ + bbᵀ, b], [bᵀ, 1]]
+        g_aug = np.empty((d0 + 1, d0 + 1))
+        g_aug[:d0, :d0] = g + np.outer(f.beta0, f.beta0) + np.outer(f.b0, f.b0)
+        g_aug[:d0, d0], g_aug[d0, :d0], g_aug[d0, d0] = f.b0, f.b0, 1.0
+        spectral = spectral_norm_from_gram(g_aug)
+    else:  # Lanczos on the bordered operator, never built
+        n_in = w0.shape[1]
+        spectral = lanczos_operator_norm(
+            lambda x: np.append(w0 @ x[:n_in] + f.beta0 * x[n_in] + f.b0 * x[n_in + 1],
+                                x[n_in + 1]),
+            lambda y: np.concatenate([w0.T @ y[:d0], [f.beta0 @ y[:d0],
+                                                      f.b0 @ y[:d0] + y[d0]]]),
+            (d0 + 1, n_in + 2))
+    dist = _rows_l21(deltas["encoder.0"], f.beta0 - f0.beta0, f.b0 - f0.b0)
     rho = max(hidden_acts[0].lipschitz, 1.0)
-    chain.append(ChainLayer("encoder.0", "fc", d0 + 1, w0.shape[1] + 2, rho,
-                            spectral_norm(aug), dist, dist, (d0 + 1) * (w0.shape[1] + 2)))
-    del aug
+    chain.append(ChainLayer("encoder.0", "fc", d0 + 1, w0.shape[1] + 2, rho, spectral, dist,
+                            dist, (d0 + 1) * (w0.shape[1] + 2)))
     for k, ((wl, bl), (wl0, bl0), act) in enumerate(zip(f.hidden, f0.hidden, hidden_acts[1:]),
                                                      start=1):
         rows, cols = wl.shape
@@ -439,12 +467,22 @@ def _spectral_chain(f: _Folded, f0: _Folded, hidden_acts: list[Activation],
                                 max(act.lipschitz, 1.0), spectral_norm(aug), dist, dist,
                                 (rows + 1) * (cols + 1)))
     # decoder: [[W_dec, b_dec], [0, 1]]
-    aug = np.zeros((m * k_out + 1, d + 1))
-    aug[:-1, :d], aug[:-1, d], aug[-1, d] = f.w_dec.reshape(-1, d), f.b_dec.ravel(), 1.0
-    dist = _rows_l21((f.w_dec - f0.w_dec).reshape(-1, d), (f.b_dec - f0.b_dec).ravel())
+    w_flat, b_flat = f.w_dec.reshape(-1, d), f.b_dec.ravel()
+    g = grams.get("decoder")
+    if g is not None and w_flat.shape[0] > d:  # gram() took the columns side: [[G, Wᵀb], [bᵀW, bᵀb + 1]]
+        g_aug = np.empty((d + 1, d + 1))
+        g_aug[:d, :d] = g
+        g_aug[:d, d] = g_aug[d, :d] = w_flat.T @ b_flat
+        g_aug[d, d] = b_flat @ b_flat + 1.0
+        spectral = spectral_norm_from_gram(g_aug)
+    else:  # Lanczos on the bordered operator, never built
+        spectral = lanczos_operator_norm(
+            lambda x: np.append(w_flat @ x[:d] + b_flat * x[d], x[d]),
+            lambda y: np.append(w_flat.T @ y[:-1], b_flat @ y[:-1] + y[-1]),
+            (m * k_out + 1, d + 1))
+    dist = _rows_l21(deltas["decoder"], (f.b_dec - f0.b_dec).ravel())
     chain.append(ChainLayer("decoder", "fc", m * k_out + 1, d + 1, max(dec_act.lipschitz, 1.0),
-                            spectral_norm(aug), dist, dist, (m * k_out + 1) * (d + 1)))
-    del aug
+                            spectral, dist, dist, (m * k_out + 1) * (d + 1)))
     # output conv: [I_m ⊗ A_out | vec V] on (vec G, 1)
     da = ((f.a_out - f0.a_out) ** 2).sum(axis=1)                  # (C,)
     dv = f.out_bias - f0.out_bias                                  # (m, C)
@@ -462,23 +500,29 @@ def _spectral_chain(f: _Folded, f0: _Folded, hidden_acts: list[Activation],
 
 
 # ========================================================================= build
-def _layer_stats(arch_parts, w: _Weights, w0: _Weights, m: int) -> list[LayerStats]:
+def _layer_stats(arch_parts, w: _Weights, w0: _Weights, m: int
+                 ) -> tuple[list[LayerStats], dict[str, np.ndarray | None], dict[str, np.ndarray]]:
+    """Raw norms of every layer; the Gram matrices of encoder.0 and the decoder and their
+    distances to init (reused by the spectral chain)."""
     conv_in, encoders, dec, conv_out = arch_parts
-    pairs = [(conv_in, w.a_in, w0.a_in)]
+    pairs = [("input_conv", conv_in, w.a_in, w0.a_in)]
     for k, layer in enumerate(encoders):
-        pairs.append((layer, w.enc[k][0].reshape(w.enc[k][0].shape[0], -1),
+        pairs.append((f"encoder.{k}", layer, w.enc[k][0].reshape(w.enc[k][0].shape[0], -1),
                       w0.enc[k][0].reshape(w0.enc[k][0].shape[0], -1)))
-    pairs.append((dec, w.w_dec.reshape(-1, w.w_dec.shape[2]),
+    pairs.append(("decoder", dec, w.w_dec.reshape(-1, w.w_dec.shape[2]),
                   w0.w_dec.reshape(-1, w0.w_dec.shape[2])))
-    pairs.append((conv_out, w.a_out, w0.a_out))
-    out = []
-    for layer, mat, init in pairs:
+    pairs.append(("output_conv", conv_out, w.a_out, w0.a_out))
+    out, grams, deltas = [], {}, {}
+    for role, layer, mat, init in pairs:
+        norms, g = norms_and_gram(mat)
+        delta = mat - init
+        if role in ("encoder.0", "decoder"):
+            grams[role], deltas[role] = g, delta
         out.append(LayerStats(
             name=str(layer.get("name")), kind=str(layer["kind"]), shape=tuple(mat.shape),
             positions=int(layer.get("positions", m if layer["kind"] == "conv1x1" else 1)),
-            activation=str(layer["activation"]), norms=matrix_norms(mat),
-            distance=matrix_norms(mat - init)))
-    return out
+            activation=str(layer["activation"]), norms=norms, distance=matrix_norms(delta)))
+    return out, grams, deltas
 
 
 def _number(x: Any) -> float | None:
@@ -509,6 +553,8 @@ def _build(ckpt: Checkpoint, name: str) -> CheckpointStats:
         risk = None
     if risk and "n_rows" in risk:
         n = int(risk["n_rows"])
+        if n < 1:
+            raise ValueError(f"risk['n_rows'] = {n}, expected >= 1")
     else:
         n = n_rows
         assumptions.append(f"n = {n_rows}: every row of the checkpoint contributes to the "
@@ -541,9 +587,10 @@ def _build(ckpt: Checkpoint, name: str) -> CheckpointStats:
         input_sq_sum = 3.0 * n
         input_norm_max = math.sqrt(3.0)
 
-    layers = _layer_stats(arch_parts, w, w_init, m)
+    layers, grams, deltas = _layer_stats(arch_parts, w, w_init, m)
     frob = _frobenius_chain(folded)
-    chain = _spectral_chain(folded, folded0, hidden_acts, dec_act)
+    chain = _spectral_chain(folded, folded0, hidden_acts, dec_act, grams, deltas)
+    del grams, deltas
     assumptions.append("rows are i.i.d. samples (input profile, target interactions); the "
                        "initial weights were drawn independently of the data")
     return CheckpointStats(

@@ -235,14 +235,17 @@ def run_job(table: Table, split: Split, model: str, config, seed: int, cache: Pa
 
 
 # --------------------------------------------------------------------------- aggregation
-def _runs(table: Table) -> list[tuple[str, int]]:
-    """(split, seed) pairs: several splits run once each, one split with several seeds."""
+def _runs(table: Table, max_runs: int | None = None) -> list[tuple[str, int]]:
+    """(split, seed) pairs: several splits run once each, one split with several seeds;
+    the first ``max_runs`` of them when given."""
     if len(table.splits) > 1:
-        return [(s, k) for k, s in enumerate(table.splits)]
-    return [(table.splits[0], seed) for seed in table.seeds]
+        runs = [(s, k) for k, s in enumerate(table.splits)]
+    else:
+        runs = [(table.splits[0], seed) for seed in table.seeds]
+    return runs[:max_runs] if max_runs else runs
 
 
-def aggregate(table: Table, records: list[dict]) -> dict:
+def aggregate(table: Table, records: list[dict], max_runs: int | None = None) -> dict:
     """Mean ± std over runs of every model, and paired tests of Conv4Rec against each model."""
     columns = EXPLICIT_COLUMNS if table.protocol == "explicit" else RANKING_COLUMNS
     by_model: dict[str, list[dict]] = {}
@@ -274,7 +277,7 @@ def aggregate(table: Table, records: list[dict]) -> dict:
                                         [p[1]["metrics"][main] for p in pairs], test="t")
         tests[model] = entry
     return {"table": table.key, "title": table.title, "protocol": table.protocol,
-            "dataset": table.dataset, "runs": [list(r) for r in _runs(table)],
+            "dataset": table.dataset, "runs": [list(r) for r in _runs(table, max_runs)],
             "columns": list(columns), "rows": rows, "paired_vs_conv4rec": tests,
             "note": table.note}
 
@@ -370,7 +373,7 @@ def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
 # --------------------------------------------------------------------------------- main
 def run_tables(table_keys: Sequence[str], *, out: Path, models: Sequence[str] | None = None,
                progress: bool = True, force: bool = False, command: str = "",
-               suite: str = "custom") -> list[dict]:
+               suite: str = "custom", max_runs: int | None = None) -> list[dict]:
     """Run (or read from the cache) every job of the tables and write the outputs."""
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
@@ -380,7 +383,7 @@ def run_tables(table_keys: Sequence[str], *, out: Path, models: Sequence[str] | 
         for model in table.models:
             if models and model not in models:
                 continue
-            for split_name, seed in _runs(table):
+            for split_name, seed in _runs(table, max_runs):
                 jobs.append((table, split_name, model, seed))
     splits: dict[tuple[str, str], Split] = {}
     records: dict[str, list[dict]] = {k: [] for k in table_keys}
@@ -392,7 +395,7 @@ def run_tables(table_keys: Sequence[str], *, out: Path, models: Sequence[str] | 
             splits[sk] = table.load(split_name)
         config = load_config(model, table.dataset, table.protocol)
         records[table.key].append(run_job(table, splits[sk], model, config, seed, cache, force))
-    summaries = [aggregate(TABLES[k], records[k]) for k in table_keys if records[k]]
+    summaries = [aggregate(TABLES[k], records[k], max_runs) for k in table_keys if records[k]]
     md = "\n".join(to_markdown(s, command) for s in summaries)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=["table", "model", "metric", "mean", "std", "n"])
@@ -428,7 +431,7 @@ def cmd_benchmark(args) -> int:
                      progress=not args.quiet)
     summaries = run_tables(keys, out=out, models=models, progress=not args.quiet,
                            force=args.force, command=command,
-                           suite=args.name or args.suite)
+                           suite=args.name or args.suite, max_runs=args.runs)
     if args.json:
         print(json.dumps(summaries, indent=2))
     else:
@@ -451,6 +454,8 @@ def add_benchmark_parser(sub) -> None:
     p.add_argument("--tune", action="store_true", help="tune each model on a validation split "
                    "first and save the best config under conv4rec/configs/")
     p.add_argument("--budget", type=int, default=6, help="tuning trials per model (default 6)")
+    p.add_argument("--runs", type=int, help="run only the first N (split, seed) runs of each "
+                   "table (default: all)")
     p.add_argument("--force", action="store_true", help="ignore the cache")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")

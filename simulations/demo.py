@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from simulations.cache import ResultCache
-from simulations.report import format_table, summarise
+from simulations.report import format_pow10, format_table, summarise
 from simulations.sweeps import get_sweep, run_sweep
 
 
@@ -82,11 +82,11 @@ def run_demo(*, root: str | os.PathLike, jobs: int = 2, seeds: tuple[int, ...] |
           f"(ratio {m['pinsker_ratio']:.3f})")
     cert = last.get("certificate", {})
     for name, b in cert.get("bounds", {}).items():
-        echo(f"  {name}: G = {b['generalization']:.4g}, certificate "
-              f"{b['certificate']:.4g} ({'holds' if b['holds'] else 'FAILS'}; "
-              f"G {'>=' if b['exceeds_gap'] else '<'} gap)")
-    if cert.get("note"):
-        echo(f"  bounds: {cert['note']}")
+        echo(f"  {name}: G = {format_pow10(b['log10_generalization'])}, certificate "
+             f"{format_pow10(b['log10_certificate'])} ({'holds' if b['holds'] else 'FAILS'}; "
+             f"G {'>=' if b['exceeds_gap'] else '<'} gap)")
+    for note in cert.get("notes", []):
+        echo(f"  note: {note}")
     figure = plot_tv(summary, Path(root) / sweep.name / "tv_vs_n.png")
     seconds = time.perf_counter() - start
     echo(f"\nFigure: {figure}")

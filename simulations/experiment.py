@@ -313,7 +313,8 @@ def _certify(g: dict, train: float, entropy: float, eta: float, tv: float,
                 "exceeds_gap": True}
     value = certificate(train_risk_eta=train, entropy=entropy, generalization=g["value"],
                         eta=eta)
-    return {"generalization": g["value"], "log10_generalization": g["log10_value"],
+    log10_g = g["log10_value"] if math.isfinite(g["log10_value"]) else None  # None for G = 0
+    return {"generalization": g["value"], "log10_generalization": log10_g,
             "certificate": value, "log10_certificate": math.log10(value),
             "holds": bool(tv <= value), "exceeds_gap": bool(g["value"] >= gap)}
 

@@ -98,11 +98,13 @@ def _tv_vs_model_size() -> Sweep:
 
 def _bounds_vs_gap() -> Sweep:
     users = (50, 100, 200, 400, 800)
+    # relu: Golowich et al.'s bound needs positively homogeneous activations
+    model = DEFAULT_MODEL.replace(activation="relu")
     return Sweep(name="bounds_vs_gap", axis="n_users", certificate=True, seeds=(0, 1, 2),
-                 columns=("tv", "train_risk_eta", "test_risk_eta", "gap_eta"),
+                 columns=("tv", "train_risk_eta", "test_risk_eta", "gap_eta", "n_rows"),
                  description="every registered bound against the measured gap R_eta - "
-                             "R^_eta of Conv4Rec, by number of users",
-                 points=tuple((u, _default(n_per_user=64, estimators=("conv4rec",),
+                             "R^_eta of Conv4Rec (relu), by number of users",
+                 points=tuple((u, _default(n_per_user=64, estimators=("conv4rec",), model=model,
                                            truth=get_truth(DEFAULT_TRUTH, n_users=u)))
                               for u in users))
 

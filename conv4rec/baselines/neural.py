@@ -192,6 +192,7 @@ class IAutoRec(Baseline):
                 bound = 1.0 / math.sqrt(layer.weight.shape[1])
                 layer.weight.uniform_(-bound, bound, generator=gen)
                 layer.bias.zero_()
+            dec.bias.fill_(float(train.rating[fit].mean()))  # start from the global mean
         model = nn.Sequential(enc, nn.Sigmoid(), dec)
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         rng = np.random.default_rng(s_order)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import tiny_config
+from simulation_configs import tiny_config
 
 import simulations.sweeps as sweeps_module
 from simulations.cache import RESULTS_ENV, ResultCache, results_root
@@ -76,39 +76,36 @@ def test_damaged_or_stale_files_are_recomputed(tmp_path, tiny, damage):
     assert cache.load(tiny, 0) is None
 
 
-def test_interrupted_sweep_resumes_with_identical_numbers(tmp_path, monkeypatch, counted_run):
+def test_interrupted_sweep_resumes_with_identical_numbers(tmp_path, monkeypatch):
     sweep = small_sweep()
     real = sweeps_module.run
+    calls: list[int] = []
 
-    def dies_on_the_fourth(config, seed, **kw):
-        if len(counted_run) == 4:
-            raise KeyboardInterrupt
+    def interrupted_on_the_fourth(config, seed, **kw):
+        calls.append(seed)
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # as by Ctrl-C in the middle of the fourth run
         return real(config, seed, **kw)
 
-    # 1. interrupted after three finished runs (as by Ctrl-C)
-    monkeypatch.setattr(sweeps_module, "run", lambda c, s, **kw: (
-        counted_run.append((c.short_hash(), s)), dies_on_the_fourth(c, s, **kw))[1])
+    monkeypatch.setattr(sweeps_module, "run", interrupted_on_the_fourth)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(sweep, root=tmp_path / "a", progress=False)
     assert len(list((tmp_path / "a" / sweep.name).glob("*.json"))) == 3
     assert len(collect(sweep, root=tmp_path / "a")[1]) == 3  # three (x, seed) missing
 
-    # 2. resumed: only the three missing runs are computed
-    monkeypatch.setattr(sweeps_module, "run", real)
-    counted_run.clear()
-    calls = []
-    monkeypatch.setattr(sweeps_module, "run", lambda c, s, **kw: (calls.append(s), real(c, s, **kw))[1])
+    # resumed: only the three missing runs are computed
+    calls.clear()
+    monkeypatch.setattr(sweeps_module, "run", lambda c, s, **kw: (calls.append(s),
+                                                                  real(c, s, **kw))[1])
     resumed = run_sweep(sweep, root=tmp_path / "a", progress=False)
     assert len(calls) == 3
 
-    # 3. identical to an uninterrupted sweep
-    monkeypatch.setattr(sweeps_module, "run", real)
+    # identical to an uninterrupted sweep
     fresh = run_sweep(sweep, root=tmp_path / "b", progress=False)
     assert numbers(resumed) == numbers(fresh)
 
-    # 4. a third call computes nothing
+    # a third call computes nothing
     calls.clear()
-    monkeypatch.setattr(sweeps_module, "run", lambda c, s, **kw: (calls.append(s), real(c, s, **kw))[1])
     assert numbers(run_sweep(sweep, root=tmp_path / "a", progress=False)) == numbers(fresh)
     assert calls == []
 

@@ -11,14 +11,13 @@ import types
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_MODEL, tiny_config
-from hypothesis import given, settings
+from simulation_configs import TINY_MODEL, tiny_config
+from hypothesis import given
 from hypothesis import strategies as st
 from strategies import rating_scales
 
-from simulations import generalization
-from simulations.experiment import (ESTIMATORS, ExperimentConfig, ExperimentConfigError, run,
-                                    streams)
+from simulations.experiment import (ESTIMATORS, ExperimentConfig, ExperimentConfigError,
+                                    input_norm_ratio, rows_with_targets, run, streams)
 from simulations.metrics import certificate
 from simulations.truths import TRUTHS, get_truth
 
@@ -89,48 +88,90 @@ def test_the_chain_holds_for_every_estimator_of_every_run(truth):
 def test_without_bounds_the_certificate_is_left_out_with_a_note(tiny, monkeypatch):
     monkeypatch.setitem(sys.modules, "bounds", None)  # import bounds -> ImportError
     cert = run(tiny.replace(estimators=("conv4rec",)), 0)["certificate"]
-    assert cert["bounds"] == {} and "not importable" in cert["note"]
+    assert cert["bounds"] == {} and "not importable" in cert["notes"][0]
 
 
-def test_certificate_with_a_registered_bound(tiny, monkeypatch, tmp_path):
-    """A stand-in bounds package with a registry: each bound gets G, the certificate of
-    SPEC §6 and whether it held; the checkpoint carries the risks."""
-    seen = {}
+def fake_bounds(values: dict[str, float], seen: dict) -> types.ModuleType:
+    """A stand-in for the bounds package with its API: CheckpointStats.from_checkpoint,
+    compute_bounds(stats, delta=) -> results with name, value, log10_value, applicable."""
+    module = types.ModuleType("bounds")
 
-    def huge(path, *, delta, eta):
-        seen["path"], seen["delta"], seen["eta"] = path, delta, eta
-        return types.SimpleNamespace(value=1e6)
+    class CheckpointStats:
+        @classmethod
+        def from_checkpoint(cls, path):
+            seen["path"] = str(path)
+            return cls()
 
-    fake = types.ModuleType("bounds")
-    fake.REGISTRY = {"huge": huge, "tiny": lambda path, *, delta, eta: {"value": 0.0}}
-    monkeypatch.setitem(sys.modules, "bounds", fake)
+    def compute_bounds(stats, *, delta):
+        seen["delta"] = delta
+        return [types.SimpleNamespace(
+            name=name, value=v, log10_value=(400.0 if v == math.inf else  # overflow: log kept
+                                             math.log10(v) if v > 0 else -math.inf),
+            applicable=not math.isnan(v), reason="nan means not applicable")
+            for name, v in values.items()]
+
+    module.CheckpointStats, module.compute_bounds = CheckpointStats, compute_bounds
+    module.REGISTRY = dict.fromkeys(values)
+    return module
+
+
+def test_certificate_with_registered_bounds(tiny, monkeypatch, tmp_path):
+    """Each applicable bound gets G, the certificate of SPEC §6 and whether it held; the
+    checkpoint carries the risks and the number of rows the bounds use."""
+    seen: dict = {}
+    monkeypatch.setitem(sys.modules, "bounds", fake_bounds(
+        {"huge": 1e6, "zero": 0.0, "overflow": math.inf, "not_applicable": math.nan}, seen))
     ckpt = tmp_path / "run.pt"
     result = run(tiny.replace(estimators=("conv4rec",)), 0, checkpoint_path=ckpt)
     cert = result["certificate"]
-    assert seen == {"path": str(ckpt), "delta": tiny.delta, "eta": tiny.eta}
+    assert seen == {"path": str(ckpt), "delta": tiny.delta}
     c4, tv = result["conv4rec"], result["estimators"]["conv4rec"]["tv"]
     expected = certificate(train_risk_eta=c4["train_risk_eta"],
                            entropy=result["truth"]["entropy"], generalization=1e6,
                            eta=tiny.eta)
     assert cert["bounds"]["huge"]["certificate"] == pytest.approx(expected)
     assert cert["bounds"]["huge"]["holds"] and cert["bounds"]["huge"]["exceeds_gap"]
-    assert cert["bounds"]["tiny"]["generalization"] == 0.0
-    assert cert["bounds"]["tiny"]["holds"] == (tv <= cert["bounds"]["tiny"]["certificate"])
+    zero = cert["bounds"]["zero"]
+    assert zero["generalization"] == 0.0 and zero["holds"] == (tv <= zero["certificate"])
+    assert cert["bounds"]["overflow"]["certificate"] is None  # inf: kept as log10 only
+    assert cert["bounds"]["overflow"]["holds"]
+    assert "not_applicable" not in cert["bounds"]
+    assert any("not_applicable not applicable" in n for n in cert["notes"])
+    json.dumps(result, allow_nan=False)
     from conv4rec.checkpoint import load_checkpoint
     meta = load_checkpoint(ckpt).metadata
-    assert meta["risk"]["train"] == c4["train_risk_eta"] and meta["risk"]["eta"] == tiny.eta
+    assert meta["risk"] == {"eta": tiny.eta, "train": c4["train_risk_eta"],
+                            "test": c4["test_risk_eta"], "n_rows": c4["n_rows"]}
     assert meta["simulation"]["seed"] == 0
 
 
-def test_a_failing_bound_is_left_out_and_named(monkeypatch, tmp_path):
-    def broken(path, *, delta, eta):
-        raise RuntimeError("boom")
+def test_rows_with_targets_is_the_sample_size_of_the_empirical_risk(tiny, monkeypatch):
+    """The n written for the bounds is the number of rows empirical_risk averages over."""
+    from conv4rec.estimator import Conv4RecEstimator
 
-    fake = types.ModuleType("bounds")
-    fake.REGISTRY = {"broken": broken, "ok": lambda path, *, delta, eta: {"value": 1.0}}
-    monkeypatch.setitem(sys.modules, "bounds", fake)
-    values, note = generalization.generalization_bounds(tmp_path / "x.pt", delta=0.1,
-                                                            eta=1e-4)
-    assert values == {"ok": 1.0} and "broken" in note and "boom" in note
-    assert not math.isnan(values["ok"])
-    assert np.isfinite(list(values.values())).all()
+    data = tiny.truth.build().sample(2, np.random.default_rng(0))  # few draws: some rows miss
+    est = Conv4RecEstimator(tiny.model, progress=False).fit(data, generator=0)
+    scored = []
+    real = Conv4RecEstimator._batch_loss
+
+    def spy(self, rows_data, rows, *args, **kwargs):
+        out = real(self, rows_data, rows, *args, **kwargs)
+        scored.append(len(out))
+        return out
+
+    monkeypatch.setattr(Conv4RecEstimator, "_batch_loss", spy)
+    est.empirical_risk(eta=1e-4, seed=0)
+    assert sum(scored) == rows_with_targets(est, seed=0) < data.n_users
+
+
+def test_input_norm_ratio_is_one_without_repeats():
+    from conv4rec.data import Interactions
+
+    distinct = Interactions(user=[0, 0, 1], item=[0, 1, 0], level=[0, 1, 1], levels=[1.0, 2.0],
+                            user_ids=np.arange(2), item_ids=np.arange(2))
+    assert input_norm_ratio(distinct, "sqrt") == 1.0
+    repeated = Interactions(user=[0, 0, 1], item=[0, 0, 0], level=[0, 0, 1], levels=[1.0, 2.0],
+                            user_ids=np.arange(2), item_ids=np.arange(2))
+    # user 0: one cell twice, s^2 = 1/2: (4/2 + 2) / (2/2 + 2) = 4/3
+    assert input_norm_ratio(repeated, "sqrt") == pytest.approx(4 / 3)
+    assert input_norm_ratio(repeated, "none") == pytest.approx((4 + 2) / (2 + 2))

@@ -1,0 +1,111 @@
+"""The benchmark command: jobs, cache, outputs, tuning, CLI registration."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conv4rec import benchmark
+from conv4rec.baselines import EASEConfig
+from conv4rec.benchmark import Table, aggregate, job_key, run_tables
+from conv4rec.cli import build_parser, main
+
+
+@pytest.fixture()
+def tiny(tmp_path, monkeypatch):
+    """A 40 x 25 CSV dataset with a fixed split column, and two tables over it."""
+    rng = np.random.default_rng(0)
+    mask = rng.random((40, 25)) < 0.4
+    mask[:, :2] = True
+    u, i = np.nonzero(mask)
+    r = np.clip(3 + rng.integers(-2, 3, 40)[u] + rng.integers(-1, 2, len(u)), 1, 5)
+    split = np.where(rng.random(len(u)) < 0.2, "test", "train")
+    path = tmp_path / "tiny.csv"
+    path.write_text("user,item,rating,split\n" + "".join(
+        f"{a},{b},{c},{d}\n" for a, b, c, d in zip(u, i, r, split)))
+    tables = {
+        "tiny-explicit": Table("tiny-explicit", "tiny explicit", str(path), "explicit",
+                               ("fixed",), ("global_mean", "user_item_bias"), seeds=(0, 1)),
+        "tiny-strong": Table("tiny-strong", "tiny strong", str(path), "strong",
+                             ("strong-0", "strong-1"), ("popularity", "ease"),
+                             heldout_users=8),
+        "tiny-weak": Table("tiny-weak", "tiny weak", str(path), "weak", ("fixed",),
+                           ("popularity", "ease")),
+    }
+    monkeypatch.setattr(benchmark, "TABLES", tables)
+    monkeypatch.setattr(benchmark, "CONFIG_DIR", tmp_path / "configs")
+    return tmp_path, tables
+
+
+def test_run_tables_writes_outputs_and_reuses_the_cache(tiny, monkeypatch):
+    tmp, tables = tiny
+    out = tmp / "results"
+    summaries = run_tables(list(tables), out=out, progress=False, suite="t")
+    for ext in ("md", "csv", "json"):
+        assert (out / f"t.{ext}").is_file()
+    md = (out / "t.md").read_text()
+    assert "| user_item_bias |" in md and "recall@20_pop0.5" in md
+    explicit = summaries[0]["rows"]
+    assert explicit["user_item_bias"]["rmse"]["mean"] < explicit["global_mean"]["rmse"]["mean"]
+    assert explicit["global_mean"]["rmse"]["n"] == 2
+    strong = summaries[1]["rows"]
+    assert 0 <= strong["ease"]["ndcg@100"]["mean"] <= 1
+    n_cached = len(list((out / "cache").glob("*.json")))
+    assert n_cached == 2 * 2 + 2 * 2 + 2
+
+    def boom(*args, **kwargs):
+        raise AssertionError("a cached job was run again")
+
+    monkeypatch.setattr(benchmark, "build_model", boom)
+    again = run_tables(list(tables), out=out, progress=False, suite="t")
+    assert again == summaries
+
+
+def test_job_key_changes_with_the_config_and_seed(tiny):
+    _, tables = tiny
+    table = tables["tiny-weak"]
+    split = table.load("fixed")
+    a = job_key(table, split, "ease", EASEConfig(l2=1.0), 0)
+    assert a == job_key(table, split, "ease", EASEConfig(l2=1.0), 0)
+    assert a != job_key(table, split, "ease", EASEConfig(l2=2.0), 0)
+    assert a != job_key(table, split, "ease", EASEConfig(l2=1.0), 1)
+
+
+def test_aggregate_pairs_conv4rec_with_each_model():
+    table = Table("t", "t", "d", "explicit", ("a", "b"), ("conv4rec", "global_mean"))
+    records = []
+    for model, shift in (("conv4rec", 0.0), ("global_mean", 0.5)):
+        for k, split in enumerate(("a", "b")):
+            mse = (np.arange(20) % 5 + shift + 0.01 * k).tolist()
+            records.append({"model": model, "split": split, "seed": k, "fit_seconds": 1.0,
+                            "metrics": {"rmse": 1.0 + shift + 0.01 * k, "mae": 0.8},
+                            "per_user": {"users": list(range(20)), "mse": mse}})
+    summary = aggregate(table, records)
+    test = summary["paired_vs_conv4rec"]["global_mean"]
+    assert test["users"]["n"] == 40 and test["users"]["mean_diff"] == pytest.approx(-0.5)
+    assert test["users"]["p_value"] < 1e-6
+    assert "runs" in test and summary["rows"]["conv4rec"]["rmse"]["n"] == 2
+
+
+def test_tune_saves_the_best_config(tiny):
+    tmp, tables = tiny
+    best, trials = benchmark.tune(tables["tiny-weak"], "ease", budget=3,
+                                  cache=tmp / "cache", progress=False)
+    assert len(trials) == 3
+    saved = json.loads((tmp / "configs" / f"ease__{tables['tiny-weak'].dataset}__weak.json")
+                       .read_text())
+    assert saved["config"] == best.to_dict() and saved["budget"] == 3
+    assert benchmark.load_config("ease", tables["tiny-weak"].dataset, "weak") == best
+
+
+def test_cli_registers_benchmark(tiny, capsys):
+    tmp, _ = tiny
+    args = build_parser().parse_args(["benchmark", "--tables", "tiny-explicit", "--quiet",
+                                      "--out", str(tmp / "r")])
+    assert args.func is benchmark.cmd_benchmark
+    assert main(["benchmark", "--tables", "tiny-explicit", "--quiet", "--json",
+                 "--out", str(tmp / "r"), "--models", "global_mean"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert list(printed[0]["rows"]) == ["global_mean"]
