@@ -4,12 +4,19 @@ convolutions unrolled over the items (docs/bounds.md §3)."""
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from bounds.chain import (DEFAULT_GRID, RadiusGrid, check_n_delta, combine, confidence_term,
-                          covering_radii, log_sum_exp)
+from bounds.chain import (
+    DEFAULT_GRID,
+    RadiusGrid,
+    check_n_delta,
+    combine,
+    confidence_term,
+    covering_radii,
+    log_sum_exp,
+)
 from bounds.report import BoundResult
 
 REFERENCE = ("P. L. Bartlett, D. J. Foster, M. Telgarsky. Spectrally-normalized margin bounds "

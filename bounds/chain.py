@@ -7,8 +7,8 @@ Everything is float64 and products are sums of logarithms.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

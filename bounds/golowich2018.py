@@ -4,10 +4,16 @@ Conv4Rec through the Rademacher chain and Maurer's vector contraction (docs/boun
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
-from bounds.chain import (DEFAULT_GRID, RadiusGrid, check_n_delta, combine, confidence_term,
-                          covering_radii)
+from bounds.chain import (
+    DEFAULT_GRID,
+    RadiusGrid,
+    check_n_delta,
+    combine,
+    confidence_term,
+    covering_radii,
+)
 from bounds.report import BoundResult
 
 REFERENCE = ("N. Golowich, A. Rakhlin, O. Shamir. Size-independent sample complexity of neural "

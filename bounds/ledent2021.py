@@ -5,7 +5,7 @@ items enter only through logarithms and norms (docs/bounds.md §4)."""
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from bounds.bartlett2017 import covering_bound
 from bounds.chain import DEFAULT_GRID, RadiusGrid

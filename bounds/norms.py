@@ -141,7 +141,7 @@ def spectral_norm(a, *, exact_max_dim: int | None = None, exact_max_work: float 
     return lanczos_spectral_norm(a, rtol=rtol)
 
 
-def norms_and_gram(a) -> tuple["MatrixNorms", np.ndarray | None]:
+def norms_and_gram(a) -> tuple[MatrixNorms, np.ndarray | None]:
     """:func:`matrix_norms` of ``a`` and, on the exact route, the smaller Gram matrix it used
     (so that the norm of a matrix bordered by a few rows or columns costs no second product)."""
     a = as_float64_matrix(a)

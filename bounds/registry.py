@@ -8,8 +8,8 @@ with the reason when one fails, instead of a number.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from bounds import bartlett2017, golowich2018, ledent2021
 from bounds.chain import DEFAULT_GRID
@@ -26,6 +26,10 @@ class BoundSpec:
     reference: str
     section: str
     summary: str
+
+
+_LIPSCHITZ_NOTE = ("each activation is Lipschitz with the stated constant (act - act(0) "
+                   "vanishes at 0)")
 
 
 def _common_check(stats: CheckpointStats) -> str | None:
@@ -83,9 +87,10 @@ def _golowich2018_frobenius_simplified_entry(stats: CheckpointStats, *,
 
 def _spectral_args(stats: CheckpointStats) -> dict:
     chain = stats.spectral_chain
-    return dict(spectral=[layer.spectral for layer in chain],
-                lipschitz=[layer.lipschitz for layer in chain], input_sq_sum=stats.input_sq_sum,
-                n=stats.n, loss_range=stats.loss_range, loss_lipschitz=stats.loss_lipschitz)
+    return {"spectral": [layer.spectral for layer in chain],
+            "lipschitz": [layer.lipschitz for layer in chain],
+            "input_sq_sum": stats.input_sq_sum, "n": stats.n, "loss_range": stats.loss_range,
+            "loss_lipschitz": stats.loss_lipschitz}
 
 
 def _bartlett2017_spectral_entry(stats: CheckpointStats, *, delta: float = 0.05) -> BoundResult:
@@ -100,8 +105,7 @@ def _bartlett2017_spectral_entry(stats: CheckpointStats, *, delta: float = 0.05)
         l21_distance=[layer.l21_distance_unrolled for layer in chain],
         max_dim=max(max(layer.rows, layer.cols) for layer in chain), delta=delta,
         grid=DEFAULT_GRID, **_spectral_args(stats))
-    return _finish(result, stats, ["each activation is Lipschitz with the stated constant "
-                                   "(act - act(0) vanishes at 0)"])
+    return _finish(result, stats, [_LIPSCHITZ_NOTE])
 
 
 def _ledent2021_weight_sharing_entry(stats: CheckpointStats, *, delta: float = 0.05) -> BoundResult:
@@ -116,8 +120,7 @@ def _ledent2021_weight_sharing_entry(stats: CheckpointStats, *, delta: float = 0
         l21_distance=[layer.l21_distance_shared for layer in chain],
         cover_dims=[layer.cover_dim_shared for layer in chain], delta=delta, grid=DEFAULT_GRID,
         **_spectral_args(stats))
-    return _finish(result, stats, ["each activation is Lipschitz with the stated constant "
-                                   "(act - act(0) vanishes at 0)"])
+    return _finish(result, stats, [_LIPSCHITZ_NOTE])
 
 
 REGISTRY: dict[str, BoundSpec] = {spec.name: spec for spec in (

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 
 def _json_float(x: float) -> float | None:
@@ -50,7 +51,7 @@ class BoundResult:
 
     @classmethod
     def not_applicable(cls, name: str, reason: str, *, reference: str = "",
-                       section: str = "") -> "BoundResult":
+                       section: str = "") -> BoundResult:
         """A result that says why the bound does not apply (no number is given)."""
         return cls(name=name, value=math.nan, log10_value=math.nan, reference=reference,
                    applicable=False, reason=reason, section=section)
@@ -116,10 +117,10 @@ class Report:
 
     def format_table(self) -> str:
         """The human-readable table printed by ``python -m bounds``."""
-        lines = [f"checkpoint  {self.checkpoint}",
-                 f"setting     n = {self.n} rows, m = {self.m} items, C = {self.n_levels} "
-                 f"levels, eta = {self.eta:g}, loss range B = log(C m / eta) = "
-                 f"{self.loss_range:.4g}, delta = {self.delta:g}"]
+        setting = (f"setting     n = {self.n} rows, m = {self.m} columns, C = {self.n_levels} "
+                   f"levels, eta = {self.eta:g}, loss range B = log(C m / eta) = "
+                   f"{self.loss_range:.4g}, delta = {self.delta:g}")
+        lines = [f"checkpoint  {self.checkpoint}", setting]
         if self.risk and "train" in self.risk and "test" in self.risk:
             lines.append(f"measured    train {self.risk['train']:.6g}   test "
                          f"{self.risk['test']:.6g}   gap {self.gap:.6g}   (mean per-row "

@@ -16,17 +16,26 @@ state dicts. It holds
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 from scipy.special import expit
 
-from bounds.norms import (MatrixNorms, conv_bias_spectral_norm, frobenius_norm, l21_norm,
-                          lanczos_operator_norm, matrix_norms, norms_and_gram, spectral_norm,
-                          spectral_norm_from_gram)
+from bounds.norms import (
+    MatrixNorms,
+    conv_bias_spectral_norm,
+    frobenius_norm,
+    l21_norm,
+    lanczos_operator_norm,
+    matrix_norms,
+    norms_and_gram,
+    spectral_norm,
+    spectral_norm_from_gram,
+)
 from conv4rec.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 
 #: Mixing used when the checkpoint records neither ``risk["eta"]`` nor a positive config eta.
@@ -142,7 +151,8 @@ class CheckpointStats:
     m, n_levels : items and levels of the network (model orientation), C = ``n_levels``.
     eta : the mixing of the bounded loss ℓ_η.
     alpha, beta : the loss weights of the checkpoint's config.
-    activation, decoder_activation : the hidden nonlinearities.
+    activation, decoder_activation : the nonlinearities after encoder.0 and the decoder.
+    hidden_activations : the nonlinearity after each encoder layer.
     input_scaling : "none", "sqrt" or "mean".
     max_input_interactions, n_observed : from the metadata.
     input_sq_sum : upper bound on Σ_u ‖x̂_u‖² over the n samples (docs/bounds.md §1.4).
@@ -220,7 +230,7 @@ class CheckpointStats:
 
     # --------------------------------------------------------------- building
     @classmethod
-    def from_checkpoint(cls, source: str | Path | Checkpoint) -> "CheckpointStats":
+    def from_checkpoint(cls, source: str | Path | Checkpoint) -> CheckpointStats:
         """Compute every statistic of a checkpoint file (or an already loaded Checkpoint).
 
         Raises
@@ -603,5 +613,12 @@ def _build(ckpt: Checkpoint, name: str) -> CheckpointStats:
         assumptions=tuple(assumptions))
 
 
-__all__ = ["ACTIVATIONS", "Activation", "BoundsError", "ChainLayer", "CheckpointStats",
-           "DEFAULT_ETA", "LayerStats"]
+__all__ = [
+    "ACTIVATIONS",
+    "DEFAULT_ETA",
+    "Activation",
+    "BoundsError",
+    "ChainLayer",
+    "CheckpointStats",
+    "LayerStats",
+]

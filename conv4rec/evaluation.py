@@ -242,31 +242,20 @@ def evaluate_strong(score_fold_in: Callable[[Interactions, np.ndarray], torch.Te
 
 
 @torch.no_grad()
-def conv4rec_fold_in_scores(estimator, fold_in: Interactions, users: np.ndarray, *,
-                            batch_size: int = 256) -> torch.Tensor:
+def conv4rec_fold_in_scores(estimator, fold_in: Interactions, users: np.ndarray) -> torch.Tensor:
     """log q_u(i) of users computed from their ``fold_in`` interactions (batched fold-in).
 
-    The same forward pass as :meth:`Conv4RecEstimator.fold_in`, for a batch of new users at
-    once: the fold-in interactions are laid out by row and fed as the encoder's input.
-    Needs the user orientation.
+    A thin wrapper over ``Conv4RecEstimator.score_items(users, profiles=fold_in)``: the fold-in
+    interactions are the encoder's input, the model is not retrained. Needs the user
+    orientation.
 
     Shape:
         output: (len(users), n_items).
     """
-    from conv4rec.estimator import RowData
-    from conv4rec.model import joint_log_softmax
-
     if estimator.config.orientation != "user":
         raise ValueError("strong generalization needs orientation='user' (in the item "
                          "orientation a user is a column of the network)")
-    estimator.model_.eval()
-    rows_data = RowData.from_interactions(fold_in)
-    users = np.asarray(users, np.int64)
-    parts = []
-    for b in range(0, len(users), batch_size):
-        logits = estimator._forward(rows_data, users[b:b + batch_size], None)[0]
-        parts.append(torch.logsumexp(joint_log_softmax(logits), dim=-1).cpu())
-    return torch.cat(parts) if parts else torch.empty(0, fold_in.n_items)
+    return estimator.score_items(np.asarray(users, np.int64), profiles=fold_in)
 
 
 # -------------------------------------------------------------------------- statistics

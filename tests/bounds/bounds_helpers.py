@@ -89,10 +89,10 @@ def naive_effective(sd: dict, cfg: Conv4RecConfig, m: int, n_levels: int) -> dic
     enc = [(w0, _np(sd, "encoder.0.bias"))]
     for k in range(1, len(cfg.hidden)):
         enc.append((_np(sd, f"encoder.{k}.weight"), _np(sd, f"encoder.{k}.bias")))
-    return dict(a_in=_np(sd, "input_conv.weight"), b_in=_np(sd, "input_conv.bias"), enc=enc,
-                w_dec=w_dec, b_dec=_np(sd, "decoder.bias"), a_out=_np(sd, "output_conv.weight"),
-                b_out=_np(sd, "output_conv.bias"),
-                item_bias=_np(sd, "item_bias") if "item_bias" in sd else None)
+    return {"a_in": _np(sd, "input_conv.weight"), "b_in": _np(sd, "input_conv.bias"),
+            "enc": enc, "w_dec": w_dec, "b_dec": _np(sd, "decoder.bias"),
+            "a_out": _np(sd, "output_conv.weight"), "b_out": _np(sd, "output_conv.bias"),
+            "item_bias": _np(sd, "item_bias") if "item_bias" in sd else None}
 
 
 def naive_chain(sd: dict, cfg: Conv4RecConfig, m: int, n_levels: int) -> list[np.ndarray]:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from bounds_helpers import make_checkpoint, make_model
 
 from bounds import REGISTRY, CheckpointStats, build_report
 from bounds.cli import main
-from bounds_helpers import make_checkpoint, make_model
 from conv4rec.checkpoint import save_checkpoint
 from conv4rec.config import Conv4RecConfig
 
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _run(*args: str, timeout: float = 120, **env_extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), **env_extra}
     return subprocess.run([sys.executable, "-m", "bounds", *args], capture_output=True,
-                          text=True, cwd=REPO, env=env, timeout=timeout)
+                          text=True, cwd=REPO, env=env, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import torch
+from bounds_helpers import naive_golowich, naive_spectral
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,6 @@ from bounds.bartlett2017 import bartlett2017_spectral
 from bounds.chain import DEFAULT_GRID, RadiusGrid, loss_constants
 from bounds.golowich2018 import golowich2018_frobenius
 from bounds.ledent2021 import ledent2021_weight_sharing
-from bounds_helpers import naive_golowich, naive_spectral
 from conv4rec.loss import interaction_losses, per_row_mean
 
 norm_values = st.floats(1e-3, 1e3)
@@ -42,7 +42,7 @@ def loss_setups(draw):
     eta = draw(st.floats(1e-8, 0.5))
     scale = draw(st.floats(0.1, 3.0))
     loss_range, lipschitz = loss_constants(n_cells=n_cells, eta=eta, scale=scale)
-    return dict(n_outputs=n_cells, loss_range=loss_range, loss_lipschitz=lipschitz)
+    return {"n_outputs": n_cells, "loss_range": loss_range, "loss_lipschitz": lipschitz}
 
 
 @st.composite
@@ -176,8 +176,8 @@ def test_spectral_radius_scales_with_the_weights(args, t, data, family):
     depth = len(args["spectral"])
     j = data.draw(st.integers(0, depth - 1))
     one = {k: list(args[k]) for k in ("spectral", "l21_distance")}
-    for k in one:
-        one[k][j] *= t
+    for values in one.values():
+        values[j] *= t
     every = {k: [x * t for x in args[k]] for k in ("spectral", "l21_distance")}
     base = family(args, grid=None).terms["log10_radius"]
     lt = math.log10(t)

@@ -9,9 +9,16 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bounds.norms import (conv_bias_spectral_norm, frobenius_norm, l21_norm,
-                          lanczos_spectral_norm, matrix_norms, norms_and_gram,
-                          power_iteration_spectral_norm, spectral_norm)
+from bounds.norms import (
+    conv_bias_spectral_norm,
+    frobenius_norm,
+    l21_norm,
+    lanczos_spectral_norm,
+    matrix_norms,
+    norms_and_gram,
+    power_iteration_spectral_norm,
+    spectral_norm,
+)
 
 
 @st.composite

@@ -12,11 +12,11 @@ import math
 
 import numpy as np
 import torch
+from bounds_helpers import make_checkpoint
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bounds import CheckpointStats, compute_bounds
-from bounds_helpers import make_checkpoint
 from conv4rec.config import Conv4RecConfig
 from conv4rec.loss import interaction_losses
 from conv4rec.model import Conv4Rec

@@ -13,16 +13,23 @@ import math
 import numpy as np
 import pytest
 import torch
+from bounds_helpers import (
+    make_checkpoint,
+    make_model,
+    naive_chain,
+    naive_effective,
+    naive_forward,
+    row_scale,
+    x_hat,
+)
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from strategies import small_configs
 
 from bounds.norms import frobenius_norm, l21_norm
 from bounds.stats import BoundsError, CheckpointStats
-from bounds_helpers import (make_checkpoint, make_model, naive_chain, naive_effective,
-                            naive_forward, row_scale, x_hat)
 from conv4rec.checkpoint import CheckpointError, save_checkpoint
 from conv4rec.config import Conv4RecConfig
-from strategies import small_configs
 
 
 @st.composite

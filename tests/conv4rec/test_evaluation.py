@@ -185,7 +185,7 @@ def test_batched_fold_in_matches_estimator_fold_in():
     cfg = Conv4RecConfig(hidden=(16,), in_channels=2, out_channels=2, epochs=2, patience=0)
     est = Conv4RecEstimator(cfg, progress=False).fit(split.train, generator=0)
     users = np.unique(split.fold_in.user)
-    batched = conv4rec_fold_in_scores(est, split.fold_in, users, batch_size=2)
+    batched = conv4rec_fold_in_scores(est, split.fold_in, users)
     for row, u in enumerate(users):
         sel = split.fold_in.user == u
         one = torch.logsumexp(est.fold_in(split.fold_in.item[sel], split.fold_in.level[sel]), -1)
