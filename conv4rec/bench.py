@@ -111,15 +111,13 @@ def bench_epoch(data: Interactions, config: Conv4RecConfig, repeats: int,
     est = Conv4RecEstimator(one_epoch, device=device, progress=False)
     conv = timed(_epoch_runner(est, data), repeats)
     out = {"conv4rec": conv, "conv4rec_s": conv["median_s"]}
-    try:
-        from conv4rec.baselines import MultVAE  # the evaluation baselines
-    except ImportError:
-        MultVAE = None
-    if MultVAE is not None:
-        vae = MultVAE(latent=config.code_size, hidden=(600,), epochs=1, batch_size=config.batch_size,
-                      device=device)
-        mv = timed(lambda: vae.fit(data, generator=0), repeats)
-        out.update(multvae=mv, multvae_s=mv["median_s"], ratio=conv["median_s"] / mv["median_s"])
+    from conv4rec.baselines.neural import MultVAE, MultVAEConfig
+
+    # Mult-VAE of the same latent size, same batch size, one epoch, no validation pass
+    vae = MultVAE(MultVAEConfig(latent=config.code_size, epochs=1, patience=0,
+                                validation_fraction=0.0, batch_size=config.batch_size))
+    mv = timed(lambda: vae.fit(data, generator=0), repeats)
+    out.update(multvae=mv, multvae_s=mv["median_s"], ratio=conv["median_s"] / mv["median_s"])
     n_batches = int(np.ceil(np.count_nonzero(data.counts_per_user()) / config.batch_size))
     flops = step_flops(config, data, device) * n_batches
     peak = matmul_peak_flops(device=device)
@@ -145,7 +143,9 @@ def bench_bounds(data: Interactions, config: Conv4RecConfig, repeats: int, devic
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "checkpoint.pt"
         est.save(path)
-        result = timed(lambda: bounds.compute_all(path), repeats)
+        # from the file: norms (CheckpointStats) and every registered bound, as the CLI does
+        result = timed(lambda: bounds.build_report(bounds.CheckpointStats.from_checkpoint(path)),
+                       repeats)
     return {"bounds": result, "bounds_s": result["median_s"]}
 
 

@@ -132,15 +132,23 @@ class Conv4Rec(nn.Module):
             rows, items, levels: (nnz,); row_scale: (B,); output: (B, d).
         """
         first = self.encoder[0]
-        w3 = self.encoder_weight()  # (d0, m, K_in)
-        # Contribution of (item i, level c) to the first pre-activation, for every cell:
+        w3 = first.weight.view(-1, self.n_items, self.config.in_channels)  # (d0, m, K_in)
+        emb = self.level_embeddings()  # (C, K_in)
         d0 = w3.shape[0]
-        # (d0*m, K_in) @ (K_in, C): a plain matmul, faster than the equivalent einsum
-        per_cell = (w3.reshape(-1, w3.shape[2]) @ self.level_embeddings().T).view(d0, -1).T
-        pre = torch.zeros(n_rows, w3.shape[0], dtype=w3.dtype, device=w3.device)
+        # Image of (item i, level c) in the first pre-activation, for every cell: one plain
+        # (d0*m, K_in) @ (K_in, C) product (faster than the equivalent einsum).
+        per_cell = (w3.reshape(-1, w3.shape[2]) @ emb.T).view(d0, -1).T  # (m*C, d0)
+        pre = torch.zeros(n_rows, d0, dtype=w3.dtype, device=w3.device)
         pre.index_add_(0, rows, per_cell[items * self.n_levels + levels])
         # Every item column also holds act(b_in); its image is one vector for all rows.
-        pre = pre + w3.sum(dim=1) @ self._act(self.input_conv.bias)
+        off = self._act(self.input_conv.bias)
+        pre = pre + w3.sum(dim=1) @ off
+        if self.encoder_shared is not None:
+            # the item-shared part of the weights, applied without an (d0, m, K_in) copy:
+            # the level embeddings summed over each row's interactions, plus m * act(b_in)
+            shared_cell = emb @ self.encoder_shared.T  # (C, d0)
+            pre.index_add_(0, rows, shared_cell[levels])
+            pre = pre + self.n_items * (self.encoder_shared @ off)
         if row_scale is not None:
             pre = pre * row_scale[:, None]
         h = self._act(pre + first.bias)
@@ -162,8 +170,6 @@ class Conv4Rec(nn.Module):
         if self.training and p > 0:
             keep = torch.rand(z.shape, generator=generator, device=z.device) >= p
             z = z * keep / (1.0 - p)
-        if self._fold_output_conv():
-            return self._decode_folded(z)
         g = self.decoder(z)
         if self.decoder_shared is not None:
             shared = (z @ self.decoder_shared.T)[:, None, :]  # the same for every item
@@ -174,22 +180,6 @@ class Conv4Rec(nn.Module):
         if self.item_bias is not None:
             logits = logits + self.item_bias
         return logits
-
-    def _fold_output_conv(self) -> bool:
-        """Whether to multiply A_out into the decoder first: exact when nothing nonlinear sits
-        between them, and cheaper when K_out > C (B*d*m*C instead of B*d*m*K_out flops)."""
-        return (self.config.decoder_activation == "identity"
-                and self.config.out_channels > self.n_levels)
-
-    def _decode_folded(self, z: torch.Tensor) -> torch.Tensor:
-        """``decode`` with W = (I_m ⊗ A_out) W_dec precomputed: one (B, d) x (d, m*C) product."""
-        k_out, a_out = self.config.out_channels, self.output_conv.weight
-        w = torch.einsum("mkd,ck->mcd", self.decoder_weight().view(self.n_items, k_out, -1), a_out)
-        b = self.decoder.bias.view(self.n_items, k_out) @ a_out.T + self.output_conv.bias
-        if self.item_bias is not None:
-            b = b + self.item_bias
-        logits = torch.addmm(b.reshape(1, -1), z, w.reshape(self.n_items * self.n_levels, -1).T)
-        return logits.view(z.shape[0], self.n_items, self.n_levels)
 
     def forward(self, rows: torch.Tensor, items: torch.Tensor, levels: torch.Tensor,
                 n_rows: int, row_scale: torch.Tensor | None = None,

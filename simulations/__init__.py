@@ -13,16 +13,30 @@ the truth, next to what the theory promises. The public API:
 * the CLI: ``python -m simulations list | run NAME | show NAME | demo``.
 """
 
-from simulations.baselines import (IndependentConfig, IndependentModels, ItemMultVAE,
-                                   MultVAEConfig, SmoothedEmpirical, EmpiricalConfig)
+from simulations.baselines import (
+    EmpiricalConfig,
+    IndependentConfig,
+    IndependentModels,
+    ItemMultVAE,
+    MultVAEConfig,
+    SmoothedEmpirical,
+)
 from simulations.cache import ResultCache, results_root
 from simulations.experiment import ExperimentConfig, run
 from simulations.metrics import certificate, distribution_metrics, total_variation
 from simulations.report import format_table, summarise
 from simulations.sweeps import Sweep, collect, get_sweep, list_sweeps, run_sweep
-from simulations.truths import (DEFAULT_TRUTH, TRUTHS, DirichletConfig, MixtureConfig,
-                                SeparateFactorsConfig, SharedLevelsConfig, Truth, TruthConfig,
-                                get_truth)
+from simulations.truths import (
+    DEFAULT_TRUTH,
+    TRUTHS,
+    DirichletConfig,
+    MixtureConfig,
+    SeparateFactorsConfig,
+    SharedLevelsConfig,
+    Truth,
+    TruthConfig,
+    get_truth,
+)
 
 __all__ = [
     "DEFAULT_TRUTH", "TRUTHS", "DirichletConfig", "EmpiricalConfig", "ExperimentConfig",

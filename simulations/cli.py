@@ -100,10 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("list", "list the registered sweeps and truths").set_defaults(func=cmd_list)
-    for name, help_, func in (("run", "run a sweep (resuming from the cache) and print its "
-                                      "table", cmd_run),
-                              ("show", "print the table of a sweep from the cache only",
-                               cmd_show)):
+    commands = (("run", "run a sweep (resuming from the cache) and print its table", cmd_run),
+                ("show", "print the table of a sweep from the cache only", cmd_show))
+    for name, help_, func in commands:
         p = add(name, help_)
         p.add_argument("name", help="sweep name (see `list`)")
         p.add_argument("--seeds", help="seeds, e.g. 0-4 or 0,2,5 (default: the sweep's; "

@@ -17,9 +17,10 @@ import json
 import logging
 import math
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Self
+from typing import Any, Self
 
 import numpy as np
 import torch
@@ -27,11 +28,23 @@ import torch
 from conv4rec.config import Conv4RecConfig
 from conv4rec.estimator import Conv4RecEstimator
 from conv4rec.predict import hidden_gems
-from simulations.baselines import (BASELINES, EmpiricalConfig, IndependentConfig, MultVAEConfig,
-                                   cell_counts, make_baseline)
+from simulations.baselines import (
+    BASELINES,
+    EmpiricalConfig,
+    IndependentConfig,
+    MultVAEConfig,
+    cell_counts,
+    make_baseline,
+)
 from simulations.generalization import bounds_available, generalization_bounds
-from simulations.metrics import (as_log_proba, certificate, chain_violation,
-                                 distribution_metrics, entropy_per_user, precision_at_k)
+from simulations.metrics import (
+    as_log_proba,
+    certificate,
+    chain_violation,
+    distribution_metrics,
+    entropy_per_user,
+    precision_at_k,
+)
 from simulations.truths import DEFAULT_TRUTH, TruthConfig, get_truth
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 def bounds_available() -> tuple[bool, str]:
     """Whether the bounds package can be used, and a note saying why not when it cannot."""
     try:
-        import bounds  # noqa: PLC0415  (another package of the project, optional here)
+        import bounds
     except ImportError as exc:
         return False, f"the bounds package is not importable ({exc}); certificate left out"
     missing = [name for name in ("CheckpointStats", "compute_bounds", "REGISTRY")
@@ -44,7 +44,7 @@ def generalization_bounds(checkpoint: str | Path, *, delta: float
     ok, note = bounds_available()
     if not ok:
         return None, [note]
-    import bounds  # noqa: PLC0415
+    import bounds
 
     stats = bounds.CheckpointStats.from_checkpoint(checkpoint)
     out: dict[str, dict] = {}

@@ -58,7 +58,7 @@ def summarise(sweep: Sweep, envelopes: list[dict],
     estimators: list[str] = []
     for env in envelopes:
         result = env["result"]
-        for est in result["estimators"]:
+        for est in env["config"]["estimators"]:  # config order (result files sort keys)
             by_cell[(x_of[env["hash"]], est)].append(result)
             if est not in estimators:
                 estimators.append(est)

@@ -79,7 +79,7 @@ class TruthConfig:
         return d
 
     @staticmethod
-    def from_dict(d: dict[str, Any]) -> "TruthConfig":
+    def from_dict(d: dict[str, Any]) -> TruthConfig:
         """Rebuild any registered truth config from its ``to_dict`` form (dispatch on ``kind``)."""
         d = dict(d)
         kind = d.pop("kind", None)
@@ -93,7 +93,7 @@ class TruthConfig:
             d["levels"] = tuple(d["levels"])
         return cls(**d)
 
-    def build(self) -> "Truth":
+    def build(self) -> Truth:
         """The truth with its exact distribution."""
         log_p = self._log_prob(np.random.SeedSequence(self.seed))
         return Truth(self, log_p)
@@ -135,7 +135,7 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     return x - top - np.log(np.exp(x - top).sum(axis=axis, keepdims=True))
 
 
-def _separate_factor_logits(cfg: "SeparateFactorsConfig", seeds: list[np.random.SeedSequence],
+def _separate_factor_logits(cfg: SeparateFactorsConfig, seeds: list[np.random.SeedSequence],
                             x_users: np.ndarray, x_enjoy: np.ndarray) -> np.ndarray:
     """Unnormalised log P of the separate consumption/enjoyment model for the rows of
     ``x_users`` / ``x_enjoy`` (users or user types). ``seeds`` are the three item streams."""

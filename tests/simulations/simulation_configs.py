@@ -12,9 +12,9 @@ TINY_MODEL = Conv4RecConfig(hidden=(8,), in_channels=2, out_channels=3, epochs=4
 
 
 def tiny_config(**changes) -> ExperimentConfig:
-    fields = dict(truth=get_truth("separate", n_users=16, n_items=8, levels=(1.0, 2.0, 3.0)),
-                  n_per_user=6, model=TINY_MODEL, multvae=MultVAEConfig(epochs=2, hidden=8,
-                                                                         latent=3),
-                  independent=IndependentConfig(steps=10, rank=2), gem_k=3)
+    fields = {"truth": get_truth("separate", n_users=16, n_items=8, levels=(1.0, 2.0, 3.0)),
+              "n_per_user": 6, "model": TINY_MODEL,
+              "multvae": MultVAEConfig(epochs=2, hidden=8, latent=3),
+              "independent": IndependentConfig(steps=10, rank=2), "gem_k": 3}
     fields.update(changes)
     return ExperimentConfig(**fields)

@@ -7,9 +7,17 @@ import numpy as np
 import pytest
 
 from conv4rec.data import Interactions
-from simulations.baselines import (BASELINES, BaselineConfigError, EmpiricalConfig,
-                                   IndependentConfig, MultVAEConfig, SmoothedEmpirical,
-                                   cell_counts, loo_shrinkage, make_baseline)
+from simulations.baselines import (
+    BASELINES,
+    BaselineConfigError,
+    EmpiricalConfig,
+    IndependentConfig,
+    MultVAEConfig,
+    SmoothedEmpirical,
+    cell_counts,
+    loo_shrinkage,
+    make_baseline,
+)
 from simulations.metrics import distribution_metrics
 from simulations.truths import get_truth
 

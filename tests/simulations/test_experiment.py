@@ -11,13 +11,20 @@ import types
 import numpy as np
 import pytest
 import torch
-from simulation_configs import TINY_MODEL, tiny_config
 from hypothesis import given
 from hypothesis import strategies as st
+from simulation_configs import TINY_MODEL, tiny_config
 from strategies import rating_scales
 
-from simulations.experiment import (ESTIMATORS, ExperimentConfig, ExperimentConfigError,
-                                    input_norm_ratio, rows_with_targets, run, streams)
+from simulations.experiment import (
+    ESTIMATORS,
+    ExperimentConfig,
+    ExperimentConfigError,
+    input_norm_ratio,
+    rows_with_targets,
+    run,
+    streams,
+)
 from simulations.metrics import certificate
 from simulations.truths import TRUTHS, get_truth
 

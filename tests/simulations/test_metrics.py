@@ -12,10 +12,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import distributions, joint_log_probs
 
-from simulations.metrics import (as_log_proba, certificate, chain_violation,
-                                 consumption_tv_per_user, distribution_metrics, entropy_per_user,
-                                 kl_per_user, precision_at_k, rating_tv_per_user,
-                                 total_variation, tv_per_user)
+from simulations.metrics import (
+    as_log_proba,
+    certificate,
+    chain_violation,
+    consumption_tv_per_user,
+    distribution_metrics,
+    entropy_per_user,
+    kl_per_user,
+    precision_at_k,
+    rating_tv_per_user,
+    total_variation,
+    tv_per_user,
+)
 
 
 def sup_over_events(p: np.ndarray, q: np.ndarray) -> float:

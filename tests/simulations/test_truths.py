@@ -13,8 +13,14 @@ from scipy import stats
 from strategies import rating_scales
 
 from conv4rec.predict import default_tau
-from simulations.truths import (DEFAULT_TRUTH, TRUTH_KINDS, TRUTHS, TruthConfig, TruthError,
-                                get_truth)
+from simulations.truths import (
+    DEFAULT_TRUTH,
+    TRUTH_KINDS,
+    TRUTHS,
+    TruthConfig,
+    TruthError,
+    get_truth,
+)
 
 SMALL = {"n_users": 12, "n_items": 9}
 
