@@ -23,7 +23,7 @@ demo: install
 	$(PY) -m simulations demo
 
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
+	$(PY) -m pytest -q -p no:cacheprovider
 
 test-slow: install
 	$(PY) -m pytest -q -m slow --hypothesis-profile=thorough

@@ -9,9 +9,11 @@ Conventions (BFT 2017 write the network as x -> A_L ... A_1 x, each A_i of shape
 
 The spectral norm is exact (a dense symmetric eigensolver on the smaller Gram matrix, LAPACK)
 when the smaller side has at most ``EXACT_MAX_DIM`` entries and the Gram product costs at most
-``EXACT_MAX_WORK`` multiply-adds, and otherwise computed by Lanczos
-iteration (ARPACK) to relative tolerance ``LANCZOS_RTOL`` and then raised by the residual norm of
-the Ritz pair, which bounds the distance of the Ritz value to the eigenvalue it approximates.
+``EXACT_MAX_WORK`` multiply-adds. Otherwise it is computed by Lanczos iteration (ARPACK) to
+relative tolerance ``LANCZOS_RTOL`` and raised by the residual norm of the Ritz pair, which
+bounds the distance of the Ritz value to the eigenvalue it approximates; when the smaller side
+is at most ``EXACT_MAX_DIM`` and Lanczos has not converged within ``LANCZOS_QUICK_CYCLES``
+restart cycles, the exact route takes over.
 The structured matrices of the network (a 1x1 convolution unrolled over m items, with or without
 a bias column) have exact formulas that never build the large matrix.
 """
@@ -22,15 +24,19 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator, eigsh
+from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 #: Largest smaller-side dimension for which the spectral norm is computed by a dense eigensolver.
 EXACT_MAX_DIM = 2000
 #: Largest Gram-matrix cost (p·q·min(p, q) multiply-adds) of the exact route; beyond it Lanczos
 #: is both faster and, with the residual correction, as safe.
 EXACT_MAX_WORK = 4e9
-#: Relative tolerance of the Lanczos iteration used beyond ``EXACT_MAX_DIM``.
+#: Relative tolerance of the Lanczos iteration.
 LANCZOS_RTOL = 1e-12
+#: Restart cycles (about 20 products each) Lanczos may spend on a matrix whose smaller side is
+#: at most ``EXACT_MAX_DIM`` before the exact route takes over (slow convergence means a
+#: crowded top of the spectrum, where the dense eigensolver is the safer tool anyway).
+LANCZOS_QUICK_CYCLES = 2
 
 
 def as_float64_matrix(a) -> np.ndarray:
@@ -81,20 +87,23 @@ def lanczos_spectral_norm(a, *, rtol: float = LANCZOS_RTOL, seed: int = 0) -> fl
     largest eigenvalue from a generic start vector; the start vector is drawn from ``seed``.
     """
     a = as_float64_matrix(a)
-    if a.size == 0:
-        return 0.0
-    if min(a.shape) <= 2:  # ARPACK needs k < dim; tiny matrices are exact anyway
-        return spectral_norm_from_gram(gram(a))
     return lanczos_operator_norm(lambda x: a @ x, lambda y: a.T @ y, a.shape, rtol=rtol,
                                  seed=seed)
 
 
 def lanczos_operator_norm(matvec, rmatvec, shape: tuple[int, int], *,
-                          rtol: float = LANCZOS_RTOL, seed: int = 0) -> float:
+                          rtol: float = LANCZOS_RTOL, seed: int = 0,
+                          max_cycles: int | None = None) -> float | None:
     """:func:`lanczos_spectral_norm` of the operator x -> ``matvec(x)`` (adjoint ``rmatvec``)
-    of shape ``shape``, never built as a matrix."""
+    of shape ``shape``, never built as a matrix.
+
+    With ``max_cycles``, gives up (returns None) when ARPACK has not converged within that many
+    restart cycles (about 20 products each).
+    """
     small = min(shape)
-    if small <= 2:
+    if small == 0:
+        return 0.0
+    if small <= 2:  # ARPACK needs more dimensions than wanted eigenvalues; build the matrix
         cols = np.stack([matvec(e) for e in np.eye(shape[1])], axis=1)
         return spectral_norm_from_gram(gram(cols))
     if shape[0] <= shape[1]:
@@ -104,7 +113,13 @@ def lanczos_operator_norm(matvec, rmatvec, shape: tuple[int, int], *,
         op = LinearOperator((small, small), matvec=lambda x: rmatvec(matvec(x)),
                             dtype=np.float64)
     v0 = np.random.default_rng(seed).standard_normal(small)
-    vals, vecs = eigsh(op, k=1, which="LA", tol=rtol, v0=v0, maxiter=100 * small)
+    try:
+        vals, vecs = eigsh(op, k=1, which="LA", tol=rtol, v0=v0,
+                           maxiter=max_cycles if max_cycles else 100 * small)
+    except ArpackNoConvergence:
+        if max_cycles:
+            return None
+        raise
     lam, v = float(vals[0]), vecs[:, 0] / np.linalg.norm(vecs[:, 0])
     resid = float(np.linalg.norm(op.matvec(v) - lam * v))
     return math.sqrt(max(lam + resid, 0.0))
@@ -112,7 +127,7 @@ def lanczos_operator_norm(matvec, rmatvec, shape: tuple[int, int], *,
 
 def use_exact(shape: tuple[int, int], *, exact_max_dim: int | None = None,
               exact_max_work: float | None = None) -> bool:
-    """Whether :func:`spectral_norm` takes the exact (dense Gram) route for this shape
+    """Whether :func:`spectral_norm` goes straight to the exact (dense Gram) route
     (defaults: the module's ``EXACT_MAX_DIM`` and ``EXACT_MAX_WORK`` at call time)."""
     exact_max_dim = EXACT_MAX_DIM if exact_max_dim is None else exact_max_dim
     exact_max_work = EXACT_MAX_WORK if exact_max_work is None else exact_max_work
@@ -120,33 +135,57 @@ def use_exact(shape: tuple[int, int], *, exact_max_dim: int | None = None,
     return small <= exact_max_dim and float(shape[0]) * shape[1] * small <= exact_max_work
 
 
+def operator_spectral_norm(matvec, rmatvec, shape: tuple[int, int], dense, *,
+                           exact_max_dim: int | None = None,
+                           exact_max_work: float | None = None,
+                           rtol: float = LANCZOS_RTOL) -> tuple[float, np.ndarray | None]:
+    """‖M‖_σ of an operator, and the smaller Gram matrix when the exact route built one.
+
+    The route (docs/bounds.md §7): exact when :func:`use_exact`; otherwise Lanczos, which, when
+    the smaller side is at most ``EXACT_MAX_DIM``, may spend ``LANCZOS_QUICK_CYCLES`` restart
+    cycles before the exact route (``dense()`` builds the matrix) takes over; beyond
+    ``EXACT_MAX_DIM`` Lanczos runs to convergence.
+    """
+    exact_max_dim = EXACT_MAX_DIM if exact_max_dim is None else exact_max_dim
+    if use_exact(shape, exact_max_dim=exact_max_dim, exact_max_work=exact_max_work):
+        g = gram(dense())
+        return spectral_norm_from_gram(g), g
+    quick = LANCZOS_QUICK_CYCLES if min(shape) <= exact_max_dim else None
+    value = lanczos_operator_norm(matvec, rmatvec, shape, rtol=rtol, max_cycles=quick)
+    if value is None:
+        g = gram(dense())
+        return spectral_norm_from_gram(g), g
+    return value, None
+
+
 def spectral_norm(a, *, exact_max_dim: int | None = None, exact_max_work: float | None = None,
                   rtol: float = LANCZOS_RTOL) -> float:
-    """‖A‖_σ in float64: exact for small matrices, else Lanczos (see :func:`use_exact`;
-    docs/bounds.md §7).
+    """‖A‖_σ in float64: exact for small matrices, else Lanczos (see
+    :func:`operator_spectral_norm`; docs/bounds.md §7).
 
     Parameters
     ----------
     a : array-like, shape (p, q)
     exact_max_dim : int, optional
-        Largest smaller side handled by the dense eigensolver (default ``EXACT_MAX_DIM``).
+        Largest smaller side for the exact route (default ``EXACT_MAX_DIM``).
     exact_max_work : float, optional
-        Largest p·q·min(p, q) handled by the dense eigensolver (default ``EXACT_MAX_WORK``).
+        Largest p·q·min(p, q) that goes straight to the exact route (default
+        ``EXACT_MAX_WORK``).
     rtol : float
         Relative tolerance of the Lanczos iteration (see :func:`lanczos_spectral_norm`).
     """
     a = as_float64_matrix(a)
-    if use_exact(a.shape, exact_max_dim=exact_max_dim, exact_max_work=exact_max_work):
-        return spectral_norm_from_gram(gram(a))
-    return lanczos_spectral_norm(a, rtol=rtol)
+    return operator_spectral_norm(lambda x: a @ x, lambda y: a.T @ y, a.shape, lambda: a,
+                                  exact_max_dim=exact_max_dim, exact_max_work=exact_max_work,
+                                  rtol=rtol)[0]
 
 
 def norms_and_gram(a) -> tuple[MatrixNorms, np.ndarray | None]:
-    """:func:`matrix_norms` of ``a`` and, on the exact route, the smaller Gram matrix it used
-    (so that the norm of a matrix bordered by a few rows or columns costs no second product)."""
+    """:func:`matrix_norms` of ``a`` and, when the exact route computed it, the smaller Gram
+    matrix (so that the norm of a matrix bordered by a few rows or columns costs no second
+    product)."""
     a = as_float64_matrix(a)
-    g = gram(a) if use_exact(a.shape) else None
-    spectral = spectral_norm_from_gram(g) if g is not None else lanczos_spectral_norm(a)
+    spectral, g = operator_spectral_norm(lambda x: a @ x, lambda y: a.T @ y, a.shape, lambda: a)
     return MatrixNorms(spectral=spectral, frobenius=frobenius_norm(a), l21=l21_norm(a)), g
 
 

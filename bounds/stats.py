@@ -30,9 +30,9 @@ from bounds.norms import (
     conv_bias_spectral_norm,
     frobenius_norm,
     l21_norm,
-    lanczos_operator_norm,
     matrix_norms,
     norms_and_gram,
+    operator_spectral_norm,
     spectral_norm,
     spectral_norm_from_gram,
 )
@@ -455,14 +455,20 @@ def _spectral_chain(f: _Folded, f0: _Folded, hidden_acts: list[Activation],
         g_aug[:d0, :d0] = g + np.outer(f.beta0, f.beta0) + np.outer(f.b0, f.b0)
         g_aug[:d0, d0], g_aug[d0, :d0], g_aug[d0, d0] = f.b0, f.b0, 1.0
         spectral = spectral_norm_from_gram(g_aug)
-    else:  # Lanczos on the bordered operator, never built
+    else:  # the bordered operator; built only if the exact route takes over
         n_in = w0.shape[1]
-        spectral = lanczos_operator_norm(
+
+        def dense() -> np.ndarray:
+            aug = np.zeros((d0 + 1, n_in + 2))
+            aug[:d0, :-2], aug[:d0, -2], aug[:d0, -1], aug[d0, -1] = w0, f.beta0, f.b0, 1.0
+            return aug
+
+        spectral, _ = operator_spectral_norm(
             lambda x: np.append(w0 @ x[:n_in] + f.beta0 * x[n_in] + f.b0 * x[n_in + 1],
                                 x[n_in + 1]),
             lambda y: np.concatenate([w0.T @ y[:d0], [f.beta0 @ y[:d0],
                                                       f.b0 @ y[:d0] + y[d0]]]),
-            (d0 + 1, n_in + 2))
+            (d0 + 1, n_in + 2), dense)
     dist = _rows_l21(deltas["encoder.0"], f.beta0 - f0.beta0, f.b0 - f0.b0)
     rho = max(hidden_acts[0].lipschitz, 1.0)
     chain.append(ChainLayer("encoder.0", "fc", d0 + 1, w0.shape[1] + 2, rho, spectral, dist,
@@ -485,11 +491,16 @@ def _spectral_chain(f: _Folded, f0: _Folded, hidden_acts: list[Activation],
         g_aug[:d, d] = g_aug[d, :d] = w_flat.T @ b_flat
         g_aug[d, d] = b_flat @ b_flat + 1.0
         spectral = spectral_norm_from_gram(g_aug)
-    else:  # Lanczos on the bordered operator, never built
-        spectral = lanczos_operator_norm(
+    else:  # the bordered operator; built only if the exact route takes over
+        def dense() -> np.ndarray:
+            aug = np.zeros((m * k_out + 1, d + 1))
+            aug[:-1, :d], aug[:-1, d], aug[-1, d] = w_flat, b_flat, 1.0
+            return aug
+
+        spectral, _ = operator_spectral_norm(
             lambda x: np.append(w_flat @ x[:d] + b_flat * x[d], x[d]),
             lambda y: np.append(w_flat.T @ y[:-1], b_flat @ y[:-1] + y[-1]),
-            (m * k_out + 1, d + 1))
+            (m * k_out + 1, d + 1), dense)
     dist = _rows_l21(deltas["decoder"], (f.b_dec - f0.b_dec).ravel())
     chain.append(ChainLayer("decoder", "fc", m * k_out + 1, d + 1, max(dec_act.lipschitz, 1.0),
                             spectral, dist, dist, (m * k_out + 1) * (d + 1)))
