@@ -36,22 +36,42 @@ class TrainingError(RuntimeError):
 
 @dataclass(frozen=True)
 class RowData:
-    """Interactions grouped by row (CSR layout) in the model's orientation."""
+    """Interactions grouped by row (CSR layout) in the model's orientation, sorted by
+    (row, item, level) so that repeated draws of one cell are adjacent."""
 
     indptr: np.ndarray
     items: np.ndarray
     levels: np.ndarray
+    has_repeats: bool = False
+
+    @staticmethod
+    def order(data: Interactions) -> np.ndarray:
+        """The permutation of ``data`` into RowData's order."""
+        return np.lexsort((data.level, data.item, data.user))
 
     @classmethod
     def from_interactions(cls, data: Interactions) -> "RowData":
-        order = np.lexsort((data.item, data.user))
+        order = cls.order(data)
         indptr = np.zeros(data.n_users + 1, dtype=np.int64)
         np.cumsum(np.bincount(data.user, minlength=data.n_users), out=indptr[1:])
-        return cls(indptr, data.item[order], data.level[order])
+        user, item, level = data.user[order], data.item[order], data.level[order]
+        repeats = bool(np.any((user[1:] == user[:-1]) & (item[1:] == item[:-1])
+                              & (level[1:] == level[:-1])))
+        return cls(indptr, item, level, repeats)
 
     @property
     def counts(self) -> np.ndarray:
         return np.diff(self.indptr)
+
+    def distinct_counts(self) -> np.ndarray:
+        """Distinct (item, level) cells of each row: ||vec X_u||^2 of the 0/1 input."""
+        if not self.has_repeats:
+            return self.counts
+        row = np.repeat(np.arange(len(self.counts)), self.counts)
+        new = np.ones(len(row), bool)
+        new[1:] = ((row[1:] != row[:-1]) | (self.items[1:] != self.items[:-1])
+                   | (self.levels[1:] != self.levels[:-1]))
+        return np.bincount(row[new], minlength=len(self.counts))
 
     def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the interactions of ``rows`` and each one's batch row (vectorised)."""
@@ -123,7 +143,16 @@ class Conv4RecEstimator:
         ``rows_data`` and their batch row.
         """
         pos, batch_row = rows_data.gather(rows)
-        keep = slice(None) if input_mask is None else input_mask[pos]
+        keep = np.ones(len(pos), bool) if input_mask is None else input_mask[pos]
+        if rows_data.has_repeats:
+            # X_u is 0/1 (SPEC §1): a cell drawn several times is one input (it stays a
+            # target as many times as it was drawn)
+            kept = np.flatnonzero(keep)
+            p = pos[kept]
+            same = ((batch_row[kept][1:] == batch_row[kept][:-1])
+                    & (rows_data.items[p][1:] == rows_data.items[p][:-1])
+                    & (rows_data.levels[p][1:] == rows_data.levels[p][:-1]))
+            keep[kept[1:][same]] = False
         dev = self.device
         in_rows = torch.as_tensor(batch_row[keep], device=dev)
         in_items = torch.as_tensor(rows_data.items[pos][keep], device=dev)
@@ -178,7 +207,7 @@ class Conv4RecEstimator:
 
         # Validation: held-out interactions of training rows, in RowData order.
         split_rng = np.random.default_rng(seed_split)
-        ordered = view.subset(np.lexsort((view.item, view.user)))
+        ordered = view.subset(RowData.order(view))
         if cfg.validation_fraction > 0 and cfg.patience > 0:
             val_mask = per_user_holdout_mask(ordered, cfg.validation_fraction, rng=split_rng)
         else:
@@ -412,7 +441,7 @@ class Conv4RecEstimator:
                 user_ids=train.user_ids, item_ids=train.item_ids, source=targets.source)
             is_target = np.r_[np.zeros(train.n_observed, bool), np.ones(targets.n_observed, bool)]
             view = self._rows_view(both)
-            order = np.lexsort((view.item, view.user))
+            order = RowData.order(view)
             rows_data = RowData.from_interactions(view)
             target_mask = is_target[order]
             input_mask = ~target_mask
@@ -438,7 +467,7 @@ class Conv4RecEstimator:
             "n_cols": int(self.model_.n_items),
             "n_levels": int(len(self.levels_)),
             "n_observed": int(data.n_observed),
-            "max_input_interactions": int(view_counts.max()),
+            "max_input_interactions": int(self._rows_data.distinct_counts().max()),
             "data_fingerprint": data.fingerprint(),
             "data_source": data.source,
             "package_version": __version__,

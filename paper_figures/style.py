@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib as mpl
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -120,7 +121,7 @@ LABELS = {
     "n_per_user": "interactions per user, n (draws)",
     "n_users": "number of users",
     "hidden": "code width d (units)",
-    "tv": r"mean TV $\mathbb{E}_u\,\mathrm{TV}(P_u, \hat q_u)$",
+    "tv": r"$\mathbb{E}_u\,\mathrm{TV}(P_u, \hat q_u)$ (mean over users)",
     "pinsker": r"Pinsker bound $\sqrt{\mathbb{E}_u \mathrm{KL}(P_u\|\hat q_u)/2}$",
     "gap": r"gap $R_\eta - \hat R_\eta$ (nats)",
     "epoch": "epoch",
@@ -191,6 +192,25 @@ def caption(fig: Figure, text: str) -> None:
 
 def caption_lines(text: str, width_inches: float) -> int:
     return len(wrap_caption(text, width_inches))
+
+
+def log_ticks(ax, axis: str, lo: float, hi: float) -> None:
+    """Readable ticks on a log axis spanning less than ~2 decades: 1-2-3-5 steps, plain
+    numbers, no minor labels (the default minor labels of a short log axis collide)."""
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    steps = np.array([1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0])
+    decades = np.arange(np.floor(np.log10(lo)) - 1, np.ceil(np.log10(hi)) + 1)
+    cands = np.sort((steps[None, :] * 10.0 ** decades[:, None]).ravel())
+    ticks = cands[(cands >= lo * 0.999) & (cands <= hi * 1.001)]
+    if len(ticks) > 7:  # wide range: 1-3 steps, then decades only
+        ticks = ticks[np.isin(np.round(ticks / 10.0 ** np.floor(np.log10(ticks)), 6), (1, 3))]
+    if len(ticks) > 7:
+        ticks = ticks[np.isclose(np.log10(ticks) % 1, 0) | np.isclose(np.log10(ticks) % 1, 1)]
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(FixedLocator(ticks))
+    target.set_major_formatter(lambda v, _: f"{v:g}")
+    target.set_minor_formatter(NullFormatter())
 
 
 def panel_label(ax, letter: str) -> None:

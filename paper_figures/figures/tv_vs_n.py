@@ -34,12 +34,15 @@ def draw(root: Path, size: str) -> style.Figure:
     first = data.envelopes[0]["result"]
     text = (f"Sweep '{data.sweep.name}', truth '{first['truth']['kind']}' "
             f"({truth_text(first)}); {seeds_text(data.seeds)} per point, {len(data.envelopes)} "
-            f"runs. Lines: mean over seeds; bands: 95 % t-interval of the mean. Slopes b: OLS "
-            f"of log TV on log n over every run, 95 % interval.")
+            f"runs. Lines: mean over seeds; bands: 95% t-interval of the mean. Slopes b: OLS "
+            f"of log TV on log n over every run, 95% interval.")
     fig = style.new_figure(*FIGSIZE, caption_lines=style.caption_lines(text, FIGSIZE[0]))
     ax = fig.add_subplot()
     xs_all: set[float] = set()
-    for est, points in by_est.items():
+    order = [e for e in style.ESTIMATORS if e in by_est] + [e for e in by_est
+                                                           if e not in style.ESTIMATORS]
+    for est in order:
+        points = by_est[est]
         label, colour, marker = style.estimator_style(est)
         xs = np.array(sorted(points))
         xs_all.update(xs)
@@ -66,12 +69,12 @@ def draw(root: Path, size: str) -> style.Figure:
     ax.set_yscale("log")
     ax.set_xticks(grid, [f"{int(x)}" for x in grid])
     ax.set_xlim(grid[0] / 1.15, grid[-1] * 1.5)
-    ax.yaxis.set_major_formatter(style.mpl.ticker.FormatStrFormatter("%.2g"))
-    ax.yaxis.set_minor_formatter(style.mpl.ticker.FormatStrFormatter("%.2g"))
+    lo, hi = ax.get_ylim()
+    style.log_ticks(ax, "y", lo, hi)
     ax.set_xlabel(style.LABELS["n_per_user"])
     ax.set_ylabel(style.LABELS["tv"])
     ax.set_title("Recovery of the sampling distribution: TV against sample size")
-    ax.legend(loc="lower left", title="estimator, fitted slope b [95 % CI]",
+    ax.legend(loc="lower left", title="estimator, fitted slope b [95% CI]",
               title_fontsize=7.5)
     style.caption(fig, text)
     return fig

@@ -165,3 +165,23 @@ def test_batched_fold_in_of_new_users_matches_one_by_one(data):
     with pytest.raises(DataError, match="outside"):
         est.fold_in(np.array([data.n_items]), np.array([0]))
     assert est.score_items(users, profiles=profiles).shape == (len(users), data.n_items)
+
+
+def test_repeated_draws_are_one_input_cell_and_several_targets():
+    """X_u is 0/1: a profile with a cell drawn three times predicts as the profile with it
+    once; the checkpoint's input-norm bound counts distinct cells."""
+    from conv4rec.data import Interactions
+
+    base = synthetic_interactions(n_users=30, n_items=15, per_user=5, seed=3)
+    est = fit(base)
+    u = 4
+    mine = base.user == u
+    items, levels = base.item[mine], base.level[mine]
+    once = est.fold_in(items, levels)
+    thrice = est.fold_in(np.r_[items, items[:1], items[:1]], np.r_[levels, levels[:1], levels[:1]])
+    torch.testing.assert_close(thrice, once)
+    repeated = Interactions(user=np.r_[base.user, [u, u]], item=np.r_[base.item, items[:1].repeat(2)],
+                            level=np.r_[base.level, levels[:1].repeat(2)], levels=base.levels,
+                            user_ids=base.user_ids, item_ids=base.item_ids)
+    est2 = fit(repeated)
+    assert est2.to_checkpoint().metadata["max_input_interactions"] == 5
