@@ -17,8 +17,14 @@ from bounds.bartlett2017 import bartlett2017_spectral
 from bounds.chain import DEFAULT_GRID, RadiusGrid, loss_constants
 from bounds.golowich2018 import golowich2018_frobenius
 from bounds.ledent2021 import ledent2021_weight_sharing
-from bounds.norms import (MatrixNorms, conv_bias_spectral_norm, frobenius_norm, l21_norm,
-                          matrix_norms, spectral_norm)
+from bounds.norms import (
+    MatrixNorms,
+    conv_bias_spectral_norm,
+    frobenius_norm,
+    l21_norm,
+    matrix_norms,
+    spectral_norm,
+)
 from bounds.registry import REGISTRY, BoundSpec, build_report, compute_bounds
 from bounds.report import BoundResult, Report
 from bounds.stats import BoundsError, ChainLayer, CheckpointStats, LayerStats

@@ -41,12 +41,13 @@ def _common_check(stats: CheckpointStats) -> str | None:
     return None
 
 
-def _finish(result: BoundResult, stats: CheckpointStats,
-            extra: Iterable[str] = ()) -> BoundResult:
+def _finish(result: BoundResult, stats: CheckpointStats, extra: Iterable[str] = (),
+            section: str | None = None) -> BoundResult:
+    """The result with the checkpoint's assumptions (and ``extra`` ones) attached."""
     assumptions = list(stats.assumptions) + list(extra)
     return BoundResult(name=result.name, value=result.value, log10_value=result.log10_value,
                        terms=result.terms, reference=result.reference,
-                       assumptions=tuple(assumptions), section=result.section,
+                       assumptions=tuple(assumptions), section=section or result.section,
                        main_terms=result.main_terms)
 
 
@@ -71,7 +72,8 @@ def _golowich(stats: CheckpointStats, *, delta: float, simplified: bool) -> Boun
     if simplified:
         extra.append("sqrt(sum_u |x_u|^2) replaced by sqrt(n) max_u |x_u| (Golowich et al.'s "
                      "bounded-input form)")
-    return _finish(result, stats, extra)
+    return _finish(result, stats, extra,
+                   section=golowich2018.SECTION + (".5" if simplified else ""))
 
 
 def _golowich2018_frobenius_entry(stats: CheckpointStats, *, delta: float = 0.05) -> BoundResult:

@@ -264,30 +264,15 @@ def rows_with_targets(est: Conv4RecEstimator, *, seed: int = 0) -> int:
     return int((hits > 0).sum())
 
 
-def input_norm_ratio(data, scaling: str) -> float:
-    """max_u ‖x̂_u‖² / (its value without repeated draws): 1 when no user drew a cell twice.
-
-    The encoder sees x̂_u = s_u vec(X_u) with two bias coordinates, ‖x̂_u‖² = s_u² Σ X² + 2,
-    s_u = 1, n_u^-1/2 or n_u^-1 by ``input_scaling``. With 0/1 inputs Σ X² = n_u, which is
-    what the bounds package assumes; a cell drawn k times adds k² instead of k.
-    """
-    counts = cell_counts(data).reshape(data.n_users, -1)
-    n_u = counts.sum(axis=1)
-    s2 = {"none": np.ones_like(n_u), "sqrt": 1 / np.maximum(n_u, 1),
-          "mean": 1 / np.maximum(n_u, 1) ** 2}[scaling]
-    return float(((s2 * (counts ** 2).sum(axis=1) + 2) / (s2 * n_u + 2)).max())
-
-
 def _conv4rec_extras(config: ExperimentConfig, est: Conv4RecEstimator, result: dict,
                      checkpoint_path: str | Path | None) -> tuple[dict, dict]:
     metrics = result["estimators"]["conv4rec"]
     train = float(est.empirical_risk(eta=config.eta, seed=0))
     test = metrics["risk_eta"]
     n_rows = rows_with_targets(est, seed=0)
-    ratio = input_norm_ratio(est.train_data_, config.model.input_scaling)
     extras = {"epochs": len(est.history_), "best_epoch": int(est.best_epoch_),
               "train_risk_eta": train, "test_risk_eta": test, "gap_eta": test - train,
-              "n_rows": n_rows, "input_norm_ratio": ratio}
+              "n_rows": n_rows}
     cert: dict[str, Any] = {"delta": config.delta, "eta": config.eta, "bounds": {}, "notes": []}
     ok, note = bounds_available()
     if checkpoint_path is None and not ok:
@@ -297,18 +282,12 @@ def _conv4rec_extras(config: ExperimentConfig, est: Conv4RecEstimator, result: d
         path = Path(checkpoint_path) if checkpoint_path is not None else Path(tmp) / "run.pt"
         est.save(path, risk={"eta": config.eta, "train": train, "test": test, "n_rows": n_rows},
                  simulation={"config": config.to_dict(), "seed": result["seed"],
-                             "test_risk": "exact population risk given the training inputs",
-                             "input_norm_ratio": ratio})
+                             "test_risk": "exact population risk given the training inputs"})
         if not ok:
             cert["notes"].append(note)
             return extras, cert
         values, notes = generalization_bounds(path, delta=config.delta)
     cert["notes"] += notes
-    if ratio > 1 + 1e-12:
-        cert["notes"].append(
-            f"repeated draws: max_u |x_u|^2 is {ratio:.3g} x the 0/1-input value the bounds "
-            f"assume, so their input-norm term is understated by up to sqrt({ratio:.3g}) = "
-            f"{math.sqrt(ratio):.3g}")
     for name, g in (values or {}).items():
         cert["bounds"][name] = _certify(g, train, result["truth"]["entropy"], config.eta,
                                         metrics["tv"], extras["gap_eta"])

@@ -99,8 +99,6 @@ def _certificate_rows(by_cell: dict, order: dict, notes: list[str]) -> list[dict
             cert = r.get("certificate", {})
             for note in cert.get("notes", []):
                 key = note.split(":")[0]
-                if key == "repeated draws":
-                    continue  # summarised below, with the largest ratio over the runs
                 if not any(n.split(":")[0] == key for n in notes):
                     notes.append(note)  # one note of each kind (numbers from its first run)
             for name, b in cert.get("bounds", {}).items():
@@ -116,13 +114,6 @@ def _certificate_rows(by_cell: dict, order: dict, notes: list[str]) -> list[dict
                 "held": sum(b["holds"] for _, b in pairs),
                 "exceeds_gap": sum(b["exceeds_gap"] for _, b in pairs),
             })
-    ratios = [(r["conv4rec"]["input_norm_ratio"], x) for (x, est), results in by_cell.items()
-              if est == "conv4rec" for r in results if "input_norm_ratio" in r["conv4rec"]]
-    if rows and ratios and max(ratios)[0] > 1 + 1e-12:
-        worst, at = max(ratios)
-        notes.append(f"repeated draws: max_u |x_u|^2 reaches {worst:.3g} x the 0/1-input value "
-                     f"the bounds assume (at {at}), so their input-norm term is understated by "
-                     f"up to sqrt({worst:.3g}) = {math.sqrt(worst):.3g}")
     return rows
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+from matplotlib.lines import Line2D
 
 from paper_figures import sources, style
 from paper_figures.figures import _predictions as pred
@@ -42,7 +43,7 @@ def draw(root: Path, size: str) -> style.Figure:
             f"at Conv4Rec's predicted consumption q(i) and P(high | i) (rating >= "
             f"{levels[0] + 0.75 * (levels[-1] - levels[0]):g}). Hidden gems: the {run.gem_k} "
             f"items of highest P(high) outside the user's top {run.gem_fraction:.0%} of "
-            f"consumption (right of the dashed line: excluded). Precision@{run.gem_k} over all "
+            f"consumption (right of the dashed line, the model's cut-off). Precision@{run.gem_k} over all "
             f"{q_cons.shape[0]} users: {precision:.2f}.")
     fig = style.new_figure(*FIGSIZE, caption_lines=style.caption_lines(text, FIGSIZE[0]))
     axes = fig.subplots(1, len(USERS), sharey=True)
@@ -64,15 +65,18 @@ def draw(root: Path, size: str) -> style.Figure:
                    zorder=4)
         ax.axvline(cut, color=style.OKABE_ITO["black"], ls="--", lw=0.9, zorder=1)
         hits = len(mine & truth)
-        ax.set_title(f"user {u}: {hits} of {run.gem_k} gems found", fontsize=8.5)
+        ax.set_title(f"user {u}: {hits} of {run.gem_k} true gems found", fontsize=8.5)
         ax.set_xscale("log")
         ax.set_xlim(lo, hi)
         ax.set_ylim(-0.03, 1.03)
-        ax.set_xlabel("predicted consumption q(i) (log scale)")
         if k == 0:
             ax.set_ylabel("predicted P(high | i)")
+    fig.supxlabel("predicted consumption q(i), the probability that the next interaction is "
+                  "with item i (log scale)", fontsize=8.5)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper center", ncol=3)
+    handles.append(Line2D([], [], color=style.OKABE_ITO["black"], ls="--", lw=0.9))
+    labels.append(f"top {run.gem_fraction:.0%} consumption cut-off")
+    fig.legend(handles, labels, loc="outside upper center", ncol=4)
     style.caption(fig, text)
     return fig
 

@@ -20,7 +20,6 @@ from simulations.experiment import (
     ESTIMATORS,
     ExperimentConfig,
     ExperimentConfigError,
-    input_norm_ratio,
     rows_with_targets,
     run,
     streams,
@@ -171,14 +170,3 @@ def test_rows_with_targets_is_the_sample_size_of_the_empirical_risk(tiny, monkey
     assert sum(scored) == rows_with_targets(est, seed=0) < data.n_users
 
 
-def test_input_norm_ratio_is_one_without_repeats():
-    from conv4rec.data import Interactions
-
-    distinct = Interactions(user=[0, 0, 1], item=[0, 1, 0], level=[0, 1, 1], levels=[1.0, 2.0],
-                            user_ids=np.arange(2), item_ids=np.arange(2))
-    assert input_norm_ratio(distinct, "sqrt") == 1.0
-    repeated = Interactions(user=[0, 0, 1], item=[0, 0, 0], level=[0, 0, 1], levels=[1.0, 2.0],
-                            user_ids=np.arange(2), item_ids=np.arange(2))
-    # user 0: one cell twice, s^2 = 1/2: (4/2 + 2) / (2/2 + 2) = 4/3
-    assert input_norm_ratio(repeated, "sqrt") == pytest.approx(4 / 3)
-    assert input_norm_ratio(repeated, "none") == pytest.approx((4 + 2) / (2 + 2))
