@@ -602,8 +602,8 @@ def _build(ckpt: Checkpoint, name: str) -> CheckpointStats:
         input_sq_sum = float(n_observed + 2 * n)
         input_norm_max = math.sqrt(max_inter + 2.0)
         assumptions.append("input norms from metadata 'n_observed' and "
-                           "'max_input_interactions' (‖x̂_u‖² = n_u + 2 with n_u the row's "
-                           "input interactions)")
+                           "'max_input_interactions' (‖x̂_u‖² = n_u + 2 with n_u the row's distinct "
+                           "input cells)")
     else:
         input_sq_sum = 3.0 * n
         input_norm_max = math.sqrt(3.0)

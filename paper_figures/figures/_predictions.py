@@ -58,8 +58,36 @@ def load_run(data: sources.SweepData, x: object, seed: int | None = None) -> Run
     with torch.no_grad():
         log_q = est.predict_log_proba().double().numpy()
     log_q = log_q - np.logaddexp.reduce(log_q.reshape(len(log_q), -1), axis=1)[:, None, None]
+    check_reproduces(path, truth.log_prob, log_q, env, data)
     return RunDistributions(log_p=truth.log_prob, log_q=log_q, levels=truth.levels,
                             config=env["config"], result=env["result"], seed=seed, x=x)
+
+
+class StaleCheckpointError(RuntimeError):
+    """A checkpoint's predictions do not give the TV its cached result recorded."""
+
+
+def total_variation(log_p: np.ndarray, log_q: np.ndarray) -> float:
+    """E_u TV(P_u, q_u) = mean over users of ½ Σ_{i,c} |P − q|."""
+    diff = np.abs(np.exp(log_p) - np.exp(log_q)).reshape(len(log_p), -1)
+    return float(0.5 * diff.sum(axis=1).mean())
+
+
+def check_reproduces(path: Path, log_p: np.ndarray, log_q: np.ndarray, envelope: dict,
+                     data: sources.SweepData, *, tol: float = 1e-4) -> None:
+    """Fail loudly when the checkpoint, read by the current code, does not reproduce the TV
+    the run recorded: the cache then predates a change of the model or of the checkpoint
+    format, and a figure drawn from it would not show the run the other figures show."""
+    recorded = envelope["result"]["estimators"]["conv4rec"]["tv"]
+    measured = total_variation(log_p, log_q)
+    if abs(measured - recorded) > tol:
+        name = data.sweep.name
+        raise StaleCheckpointError(
+            f"{path}: the checkpoint's predictions give E TV = {measured:.6f}, but its cached "
+            f"result recorded {recorded:.6f}: the cache was written by an older version of the "
+            f"model code. Delete {data.root / name} and rerun `python -m simulations run {name} "
+            f"--results {data.root}` (and ask for RESULT_VERSION in simulations/experiment.py "
+            f"to be bumped, so that the cache detects this itself).")
 
 
 def consumption(log_joint: np.ndarray) -> np.ndarray:

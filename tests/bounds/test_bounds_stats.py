@@ -54,10 +54,12 @@ def test_dense_chain_reproduces_the_model(model_init, data):
     model, _ = model_init
     cfg, m, n_levels = model.config, model.n_items, model.n_levels
     mats = naive_chain(model.state_dict(), cfg, m, n_levels)
-    k = data.draw(st.integers(0, m))
-    items = np.asarray(data.draw(st.permutations(range(m)))[:k], dtype=np.int64)
-    levels = np.asarray([data.draw(st.integers(0, n_levels - 1)) for _ in range(k)],
-                        dtype=np.int64)
+    # any 0/1 input: a set of (item, level) cells, possibly two levels of one item
+    cells = data.draw(st.lists(st.integers(0, m * n_levels - 1), unique=True,
+                               max_size=m * n_levels))
+    k = len(cells)
+    items = np.asarray([c // n_levels for c in cells], dtype=np.int64)
+    levels = np.asarray([c % n_levels for c in cells], dtype=np.int64)
     ours = naive_forward(mats, cfg, x_hat(items, levels, m, n_levels, cfg.input_scaling))
     with torch.no_grad():
         ref = model(torch.zeros(k, dtype=torch.long), torch.from_numpy(items),
