@@ -15,7 +15,7 @@ import torch
 from conv4rec.checkpoint import CheckpointError, atomic_write_bytes, atomic_write_text
 from conv4rec.config import Conv4RecConfig, ConfigError
 from conv4rec.data import DataError, Interactions, Split, load_dataset
-from conv4rec.estimator import REPORT_ETA, Conv4RecEstimator, TrainingError
+from conv4rec.estimator import Conv4RecEstimator, TrainingError
 from conv4rec.evaluation import evaluate_explicit, evaluate_ranking
 from conv4rec.predict import (consumption, default_tau, expected_rating, hidden_gems,
                               prob_high, rating_distribution, top_n)
@@ -114,8 +114,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     metrics.update(train_seconds=train_seconds, epochs_run=len(est.history_),
                    best_epoch=est.best_epoch_, dataset=str(args.data), split=split.name,
                    seed=args.seed, config=config.to_dict())
-    risk = {"eta": REPORT_ETA, "train": est.empirical_risk(),
-            "test": est.empirical_risk(test)}
+    risk = est.risk_report(test)
     out = Path(args.out)
     est.save(out / "checkpoint.pt", risk=risk, test_metrics={
         k: v for k, v in metrics.items() if isinstance(v, float)})

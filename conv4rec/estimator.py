@@ -196,7 +196,7 @@ class Conv4RecEstimator:
         seed_init, seed_split, seed_epochs, seed_dropout = _as_seed_sequence(generator).spawn(4)
         view = self._rows_view(data)
         rows_data = RowData.from_interactions(view)
-        n_rows, n_cols, n_levels = view.n_users, view.n_items, view.n_levels
+        n_cols, n_levels = view.n_items, view.n_levels
 
         self.model_ = Conv4Rec(n_cols, n_levels, cfg).to(self.device)
         self.model_.reset_parameters(_torch_generator(seed_init, "cpu"))
@@ -424,6 +424,22 @@ class Conv4RecEstimator:
         interactions and the loss is on ``targets``. Without, the training interactions are split
         at random (target share ``target_fraction``, fixed ``seed``) as in masked training.
         """
+        return self._risk(targets, eta, seed)[0]
+
+    def risk_report(self, test: Interactions | None = None, *, eta: float = REPORT_ETA,
+                    seed: int = 0) -> dict[str, float | int]:
+        """The ``risk`` metadata of a checkpoint (docs/checkpoint_format.md): ``eta``, the train
+        risk, ``n_rows`` (the rows it averages over: the bounds' sample size n) and, with
+        ``test``, the test risk."""
+        train, n_rows = self._risk(None, eta, seed)
+        report: dict[str, float | int] = {"eta": eta, "train": train, "n_rows": n_rows}
+        if test is not None:
+            report["test"] = self.empirical_risk(test, eta=eta)
+        return report
+
+    @torch.no_grad()
+    def _risk(self, targets: Interactions | None, eta: float, seed: int) -> tuple[float, int]:
+        """(empirical risk, number of rows with at least one target)."""
         self._check_fitted()
         self.model_.eval()
         if targets is None:
@@ -450,7 +466,8 @@ class Conv4RecEstimator:
         per_row = [self._batch_loss(rows_data, rows_with_target[b:b + 256], input_mask,
                                     target_mask, eta=eta, per_row=True)
                    for b in range(0, len(rows_with_target), 256)]
-        return torch.cat(per_row).mean().item() if per_row else float("nan")
+        risk = torch.cat(per_row).mean().item() if per_row else float("nan")
+        return risk, int(len(rows_with_target))
 
     # ------------------------------------------------------------ persistence
     def to_checkpoint(self, **extra_metadata) -> Checkpoint:

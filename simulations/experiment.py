@@ -249,27 +249,12 @@ def run(config: ExperimentConfig, seed: int, *,
     return result
 
 
-def rows_with_targets(est: Conv4RecEstimator, *, seed: int = 0) -> int:
-    """How many rows the empirical risk ``est.empirical_risk(seed=seed)`` averages over: the
-    rows that get at least one target in its masked split (uniform draws in row-major order of
-    the training interactions, target where the draw is below ``target_fraction``). This is the
-    sample size n of the bounds."""
-    data = est.train_data_
-    counts = data.counts_per_user() if est.config.orientation == "user" else \
-        data.counts_per_item()
-    is_target = np.random.default_rng(seed).random(int(counts.sum())) < \
-        est.config.target_fraction
-    starts = np.r_[0, np.cumsum(counts)[:-1]]
-    hits = np.add.reduceat(is_target.astype(np.int64), starts[counts > 0])
-    return int((hits > 0).sum())
-
-
 def _conv4rec_extras(config: ExperimentConfig, est: Conv4RecEstimator, result: dict,
                      checkpoint_path: str | Path | None) -> tuple[dict, dict]:
     metrics = result["estimators"]["conv4rec"]
-    train = float(est.empirical_risk(eta=config.eta, seed=0))
+    risk = est.risk_report(eta=config.eta, seed=0)
+    train, n_rows = float(risk["train"]), int(risk["n_rows"])
     test = metrics["risk_eta"]
-    n_rows = rows_with_targets(est, seed=0)
     extras = {"epochs": len(est.history_), "best_epoch": int(est.best_epoch_),
               "train_risk_eta": train, "test_risk_eta": test, "gap_eta": test - train,
               "n_rows": n_rows}

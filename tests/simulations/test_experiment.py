@@ -20,7 +20,6 @@ from simulations.experiment import (
     ESTIMATORS,
     ExperimentConfig,
     ExperimentConfigError,
-    rows_with_targets,
     run,
     streams,
 )
@@ -151,7 +150,7 @@ def test_certificate_with_registered_bounds(tiny, monkeypatch, tmp_path):
     assert meta["simulation"]["seed"] == 0
 
 
-def test_rows_with_targets_is_the_sample_size_of_the_empirical_risk(tiny, monkeypatch):
+def test_risk_n_rows_is_the_sample_size_of_the_empirical_risk(tiny, monkeypatch):
     """The n written for the bounds is the number of rows empirical_risk averages over."""
     from conv4rec.estimator import Conv4RecEstimator
 
@@ -166,7 +165,7 @@ def test_rows_with_targets_is_the_sample_size_of_the_empirical_risk(tiny, monkey
         return out
 
     monkeypatch.setattr(Conv4RecEstimator, "_batch_loss", spy)
-    est.empirical_risk(eta=1e-4, seed=0)
-    assert sum(scored) == rows_with_targets(est, seed=0) < data.n_users
+    n_rows = est.risk_report(eta=1e-4, seed=0)["n_rows"]
+    assert sum(scored) == n_rows < data.n_users
 
 
