@@ -14,14 +14,18 @@ from paper_figures import sources, style
 
 def render(name: str, requires: Sequence[sources.Source], cache_root: str | os.PathLike,
            out_dir: str | os.PathLike, formats: Iterable[str], *, size: str, dpi: int,
+           docs_dir: str | os.PathLike | None,
            draw: Callable[[Path, str], "style.Figure"]) -> list[Path]:
     """Check that every required cache is there, then ``draw(root, size)`` and save the figure
-    as ``out_dir/name.<format>``."""
+    as ``out_dir/name.<format>`` (and a small PNG ``docs_dir/name.png`` when given)."""
     root = Path(cache_root)
     sources.check(name, requires, root, size)
     with style.rc_context():
         fig = draw(root, size)
-        return style.savefig(fig, name, out_dir, formats, dpi=dpi)
+        paths = style.savefig(fig, name, out_dir, formats, dpi=dpi)
+        if docs_dir is not None:
+            paths += style.savefig(fig, name, docs_dir, ("png",), dpi=style.DOCS_DPI)
+    return paths
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:

@@ -136,6 +136,7 @@ def draw(root: Path, size: str) -> style.Figure:
 
 def build(cache_root: str | os.PathLike, out_dir: str | os.PathLike,
           formats: Iterable[str] = ("png",), *, size: str = "small",
-          dpi: int = style.DPI) -> list[Path]:
+          dpi: int = style.DPI, docs_dir: str | os.PathLike | None = None) -> list[Path]:
     """Draw the figure from the cached sweeps; returns the written files."""
-    return render(NAME, REQUIRES, cache_root, out_dir, formats, size=size, dpi=dpi, draw=draw)
+    return render(NAME, REQUIRES, cache_root, out_dir, formats, size=size, dpi=dpi,
+                  docs_dir=docs_dir, draw=draw)

@@ -46,17 +46,23 @@ N_BOOT = 2000
 
 def bootstrap_interval(per_user: np.ndarray, *, root_of_mean: bool, level: float = 0.95,
                        seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean over users (of its square root for MSE)."""
+    """Percentile bootstrap interval of the mean over users, relative to the observed mean.
+
+    Returns (lo, hi) to apply to the table's value v: ``v * lo, v * hi`` for RMSE
+    (``root_of_mean``: the per-user values are MSEs and the interval is that of the square
+    root of their mean, as a ratio), ``v + lo, v + hi`` otherwise (a shift). Relative ends keep
+    the bar on the table's value even where the per-user mean differs slightly from it (RMSE
+    weights ratings, not users).
+    """
     v = np.asarray(per_user, dtype=np.float64)
+    v = v[np.isfinite(v)]
     rng = np.random.default_rng(seed)
     means = v[rng.integers(0, len(v), size=(N_BOOT, len(v)))].mean(axis=1)
     lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    base = v.mean()
     if root_of_mean:
-        # RMSE is over ratings, the per-user values are per-user MSEs: scale the rating RMSE by
-        # the resampled user-mean MSE relative to the observed one (a ratio interval)
-        base = v.mean()
         return float(np.sqrt(lo / base)), float(np.sqrt(hi / base))
-    return float(lo), float(hi)
+    return float(lo - base), float(hi - base)
 
 
 def _errors(root: Path, summary: dict, metric: str, key: str) -> tuple[dict, str]:
@@ -74,7 +80,7 @@ def _errors(root: Path, summary: dict, metric: str, key: str) -> tuple[dict, str
         n_users.add(len(values))
         mean = rows[model][metric]["mean"]
         lo, hi = bootstrap_interval(values, root_of_mean=key == "mse")
-        out[model] = (mean * lo, mean * hi) if key == "mse" else (lo, hi)
+        out[model] = (mean * lo, mean * hi) if key == "mse" else (mean + lo, mean + hi)
     users = "/".join(str(n) for n in sorted(n_users)) or "?"
     return out, f"1 run, 95% bootstrap interval over {users} test users"
 
@@ -136,6 +142,7 @@ def draw(root: Path, size: str) -> style.Figure:
 
 def build(cache_root: str | os.PathLike, out_dir: str | os.PathLike,
           formats: Iterable[str] = ("png",), *, size: str = "small",
-          dpi: int = style.DPI) -> list[Path]:
+          dpi: int = style.DPI, docs_dir: str | os.PathLike | None = None) -> list[Path]:
     """Draw the figure from the cached benchmark tables; returns the written files."""
-    return render(NAME, REQUIRES, cache_root, out_dir, formats, size=size, dpi=dpi, draw=draw)
+    return render(NAME, REQUIRES, cache_root, out_dir, formats, size=size, dpi=dpi,
+                  docs_dir=docs_dir, draw=draw)

@@ -21,7 +21,7 @@ DESCRIPTION = ("Frobenius norm of each weight matrix and its distance to initial
                "during training, per code width d, with the early-stopping epoch marked")
 NORMS_SWEEP = sources.SweepSource(
     role="training history (per-epoch norms) in the checkpoints of each code width d",
-    sweeps={"small": ("tv_vs_model_size", "0"), "full": ("tv_vs_model_size", "0")},
+    sweeps={"small": ("tv_vs_model_size", "0-1"), "full": ("tv_vs_model_size", "0-2")},
     checkpoints=True)
 REQUIRES = (NORMS_SWEEP,)
 FIGSIZE = (7.0, 5.2)
@@ -99,6 +99,7 @@ def draw(root: Path, size: str) -> style.Figure:
 
 def build(cache_root: str | os.PathLike, out_dir: str | os.PathLike,
           formats: Iterable[str] = ("png",), *, size: str = "small",
-          dpi: int = style.DPI) -> list[Path]:
+          dpi: int = style.DPI, docs_dir: str | os.PathLike | None = None) -> list[Path]:
     """Draw the figure from the cached checkpoints; returns the written files."""
-    return render(NAME, REQUIRES, cache_root, out_dir, formats, size=size, dpi=dpi, draw=draw)
+    return render(NAME, REQUIRES, cache_root, out_dir, formats, size=size, dpi=dpi,
+                  docs_dir=docs_dir, draw=draw)
