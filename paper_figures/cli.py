@@ -84,7 +84,9 @@ def build_caches(figures: list, root: Path, size: str) -> list[dict[str, Any]]:
                 continue
             print(f"[caches] {missing[0]}\n[caches] running: {command}", flush=True)
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, *src.argv(root, size)], check=False)
+            # the producer's table goes nowhere (the figures show it); errors go to stderr
+            proc = subprocess.run([sys.executable, *src.argv(root, size)], check=False,
+                                  stdout=subprocess.DEVNULL)
             seconds = time.perf_counter() - start
             done[command] = {"command": command, "ran": True, "returncode": proc.returncode,
                              "seconds": seconds}

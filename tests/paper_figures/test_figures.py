@@ -106,7 +106,7 @@ def test_build_caches_runs_nothing_when_every_cache_is_there(fixture_cache, monk
 def test_build_caches_runs_the_missing_command_once(tmp_path, monkeypatch):
     calls = []
 
-    def fake_run(argv, check):
+    def fake_run(argv, check, stdout=None):
         calls.append(argv[1:])
         return subprocess.CompletedProcess(argv, 0)
 
