@@ -29,7 +29,7 @@ test-slow: install
 	$(PY) -m pytest -q -m slow --hypothesis-profile=thorough
 
 figures: install
-	$(PY) -m paper_figures all --build-caches
+	$(PY) -m paper_figures all --build-caches --docs docs/figures $(FIGURES_ARGS)
 
 clean:
 	rm -rf results runs .pytest_cache

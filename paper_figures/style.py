@@ -199,14 +199,15 @@ def log_ticks(ax, axis: str, lo: float, hi: float) -> None:
     numbers, no minor labels (the default minor labels of a short log axis collide)."""
     from matplotlib.ticker import FixedLocator, NullFormatter
 
-    steps = np.array([1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0])
     decades = np.arange(np.floor(np.log10(lo)) - 1, np.ceil(np.log10(hi)) + 1)
-    cands = np.sort((steps[None, :] * 10.0 ** decades[:, None]).ravel())
-    ticks = cands[(cands >= lo * 0.999) & (cands <= hi * 1.001)]
-    if len(ticks) > 7:  # wide range: 1-3 steps, then decades only
-        ticks = ticks[np.isin(np.round(ticks / 10.0 ** np.floor(np.log10(ticks)), 6), (1, 3))]
-    if len(ticks) > 7:
-        ticks = ticks[np.isclose(np.log10(ticks) % 1, 0) | np.isclose(np.log10(ticks) % 1, 1)]
+    ticks = np.array([])
+    for steps in ((1, 1.5, 2, 3, 4, 5, 6, 8), (1, 2, 3, 5), (1, 2, 5), (1, 3), (1,)):
+        cands = np.sort((np.array(steps, float)[None, :] * 10.0 ** decades[:, None]).ravel())
+        ticks = cands[(cands >= lo * 0.999) & (cands <= hi * 1.001)]
+        if len(ticks) <= 7:
+            break
+    if len(ticks) > 7:  # many decades: every other one
+        ticks = ticks[::2]
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_locator(FixedLocator(ticks))
     target.set_major_formatter(lambda v, _: f"{v:g}")
@@ -216,6 +217,12 @@ def log_ticks(ax, axis: str, lo: float, hi: float) -> None:
 def panel_label(ax, letter: str) -> None:
     """A bold panel letter (a, b, ...) at the top left, outside the axes."""
     ax.set_title(f"({letter})", loc="left", fontweight="bold", fontsize=9)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def savefig(fig: Figure, name: str, out: str | os.PathLike, formats: Iterable[str] = ("png",),
@@ -233,6 +240,7 @@ def savefig(fig: Figure, name: str, out: str | os.PathLike, formats: Iterable[st
         path = out / f"{name}.{fmt}"
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".{fmt}", dir=out)
         try:
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would make figures private
             with os.fdopen(fd, "wb") as fh:
                 fig.savefig(fh, format=fmt, dpi=dpi,
                             metadata={"Software": None} if fmt == "png" else None)

@@ -15,7 +15,7 @@ from paper_figures import sources, style
 def render(name: str, requires: Sequence[sources.Source], cache_root: str | os.PathLike,
            out_dir: str | os.PathLike, formats: Iterable[str], *, size: str, dpi: int,
            docs_dir: str | os.PathLike | None,
-           draw: Callable[[Path, str], "style.Figure"]) -> list[Path]:
+           draw: Callable[[Path, str], style.Figure]) -> list[Path]:
     """Check that every required cache is there, then ``draw(root, size)`` and save the figure
     as ``out_dir/name.<format>`` (and a small PNG ``docs_dir/name.png`` when given)."""
     root = Path(cache_root)

@@ -30,6 +30,8 @@ USERS_SWEEP = sources.SweepSource(
     sweeps={"small": ("bounds_vs_gap", "0-1"), "full": ("bounds_vs_gap", "0-2")})
 REQUIRES = (SIZE_SWEEP, USERS_SWEEP)
 FIGSIZE = (7.0, 4.6)
+TITLE_A = "(a) against model size (tanh)"
+TITLE_B = "(b) against the number of users (relu)"
 
 
 def _collect(data: sources.SweepData) -> tuple[dict, dict, list[str], float | None]:
@@ -56,8 +58,29 @@ def _collect(data: sources.SweepData) -> tuple[dict, dict, list[str], float | No
     return log10_g, gaps, sorted(not_applicable), loss_range
 
 
-def _panel(ax, data: sources.SweepData, xlabel: str, title: str) -> list[str]:
-    log10_g, gaps, not_applicable, loss_range = _collect(data)
+def _notes(data: sources.SweepData, title: str) -> list[str]:
+    """What the caption must say about a panel: bounds left out, coinciding bounds, gaps <= 0."""
+    log10_g, gaps, not_applicable, _ = _collect(data)
+    positive = np.array([np.mean(gaps[x]) > 0 for x in gaps])
+    notes = []
+    if not_applicable:
+        families = sorted({style.bound_style(b)[0].split(" (")[0].split(",")[0]
+                           for b in not_applicable})
+        notes.append(f"{' and '.join(families)} not applicable in {title[:3]} (every form; "
+                     "the bound needs positively homogeneous activations, tanh is not)")
+    full, simple = log10_g.get("golowich2018_frobenius"), log10_g.get(
+        "golowich2018_frobenius_simplified")
+    if full and simple and all(abs(np.mean(full[x]) - np.mean(simple.get(x, [np.inf])))
+                               < 0.005 for x in full):
+        notes.append(f"in {title[:3]} the two Golowich et al. forms coincide (equal input "
+                     "norms across users)")
+    if not np.all(positive):
+        notes.append(f"{int((~positive).sum())} point(s) with a gap <= 0 not drawn")
+    return notes
+
+
+def _panel(ax, data: sources.SweepData, xlabel: str, title: str) -> None:
+    log10_g, gaps, _, loss_range = _collect(data)
     xs = np.array(sorted(gaps))
     names = [b for b in style.BOUNDS if b in log10_g] + [b for b in log10_g
                                                          if b not in style.BOUNDS]
@@ -93,14 +116,6 @@ def _panel(ax, data: sources.SweepData, xlabel: str, title: str) -> list[str]:
     ax.minorticks_off()
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=8.5)
-    notes = []
-    if not_applicable:
-        notes.append(", ".join(style.bound_style(b)[0] for b in not_applicable
-                               if b in style.BOUNDS) + " not applicable (tanh is not positively "
-                     "homogeneous)")
-    if not np.all(positive):
-        notes.append(f"{int((~positive).sum())} point(s) with a gap <= 0 not drawn")
-    return notes
 
 
 def draw(root: Path, size: str) -> style.Figure:
@@ -109,27 +124,30 @@ def draw(root: Path, size: str) -> style.Figure:
     r_size = by_size.envelopes[0]["result"]
     r_users = by_users.envelopes[-1]["result"]
     n_draws = by_size.envelopes[0]["config"]["n_per_user"]
+    delta = by_size.envelopes[0]["config"]["delta"]
     text = (f"(a) sweep '{by_size.sweep.name}': {truth_text(r_size)}, {n_draws} draws per user, "
             f"{seeds_text(by_size.seeds)}; (b) sweep '{by_users.sweep.name}': relu model, "
             f"{r_users['truth']['n_items']} items, {n_draws} draws per user, "
-            f"{seeds_text(by_users.seeds)}. Bounds hold with probability >= 0.95 (delta = 0.05); "
+            f"{seeds_text(by_users.seeds)}. Each bound holds with probability >= {1 - delta:g} "
+            f"(delta = {delta:g}); "
             "lines: geometric mean over seeds, bands and bars: range over seeds. "
             "Gap: exact population risk minus the training risk, both under the bounded loss.")
-    fig = style.new_figure(*FIGSIZE, caption_lines=style.caption_lines(text, FIGSIZE[0]) + 1)
+    notes = _notes(by_size, TITLE_A) + _notes(by_users, TITLE_B)
+    if notes:
+        text += " " + "; ".join(notes) + "."
+    fig = style.new_figure(*FIGSIZE, caption_lines=style.caption_lines(text, FIGSIZE[0]))
     ax_a, ax_b = fig.subplots(1, 2, sharey=True)
-    notes = _panel(ax_a, by_size, style.LABELS["hidden"], "(a) against model size (tanh)")
-    notes += _panel(ax_b, by_users, style.LABELS["n_users"],
-                    "(b) against the number of users (relu)")
+    _panel(ax_a, by_size, style.LABELS["hidden"], TITLE_A)
+    _panel(ax_b, by_users, style.LABELS["n_users"], TITLE_B)
     ax_a.set_ylabel(r"bound $G_n(\delta)$ or gap (nats, log scale)")
-    handles, labels = {}, {}
+    handles: dict[str, object] = {}
     for ax in (ax_a, ax_b):
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)
-    fig.legend(list(handles.values()), list(handles), loc="outside upper center", ncol=3,
+    order = [style.bound_style(b)[0] for b in style.BOUNDS] + [lab for lab in handles]
+    labels = [lab for lab in dict.fromkeys(order) if lab in handles]
+    fig.legend([handles[lab] for lab in labels], labels, loc="outside upper center", ncol=3,
                fontsize=7.2)
-    del labels
-    if notes:
-        text += " " + "; ".join(notes) + "."
     style.caption(fig, text)
     return fig
 

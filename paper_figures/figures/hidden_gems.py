@@ -43,8 +43,8 @@ def draw(root: Path, size: str) -> style.Figure:
             f"at Conv4Rec's predicted consumption q(i) and P(high | i) (rating >= "
             f"{levels[0] + 0.75 * (levels[-1] - levels[0]):g}). Hidden gems: the {run.gem_k} "
             f"items of highest P(high) outside the user's top {run.gem_fraction:.0%} of "
-            f"consumption (right of the dashed line, the model's cut-off). Precision@{run.gem_k} over all "
-            f"{q_cons.shape[0]} users: {precision:.2f}.")
+            f"consumption (right of the dashed line, the model's cut-off). "
+            f"Precision@{run.gem_k} over all {q_cons.shape[0]} users: {precision:.2f}.")
     fig = style.new_figure(*FIGSIZE, caption_lines=style.caption_lines(text, FIGSIZE[0]))
     axes = fig.subplots(1, len(USERS), sharey=True)
     lo = q_cons[list(USERS)].min() / 1.5
@@ -71,8 +71,9 @@ def draw(root: Path, size: str) -> style.Figure:
         ax.set_ylim(-0.03, 1.03)
         if k == 0:
             ax.set_ylabel("predicted P(high | i)")
-    fig.supxlabel("predicted consumption q(i), the probability that the next interaction is "
-                  "with item i (log scale)", fontsize=8.5)
+    # one x label under the middle panel (a figure-level label would collide with the caption)
+    axes[len(axes) // 2].set_xlabel("predicted consumption q(i): the probability that the "
+                                    "next interaction is with item i (log scale)")
     handles, labels = axes[0].get_legend_handles_labels()
     handles.append(Line2D([], [], color=style.OKABE_ITO["black"], ls="--", lw=0.9))
     labels.append(f"top {run.gem_fraction:.0%} consumption cut-off")

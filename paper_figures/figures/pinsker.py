@@ -29,9 +29,10 @@ def draw(root: Path, size: str) -> style.Figure:
     pins = PINSKER_SWEEP.load(root, size)
     tvn = TV_SWEEP.load(root, size)
     n_values = sorted({e["config"]["n_per_user"] for e in pins.envelopes})
+    sizes = " / ".join(sorted({truth_text(e["result"]) for e in pins.envelopes}))
     text = (f"(a) sweep '{pins.sweep.name}': each point one run (estimator x truth x n in "
             f"{n_values} draws per user, {seeds_text(pins.seeds)}, "
-            f"{' / '.join(sorted({truth_text(e['result']) for e in pins.envelopes}))}); hollow markers: n = {n_values[0]}, filled: n = {n_values[-1]}. "
+            f"{sizes}); hollow markers: n = {n_values[0]}, filled: n = {n_values[-1]}. "
             f"(b) sweep '{tvn.sweep.name}' ('separate' truth, {seeds_text(tvn.seeds)}): mean "
             "ratio over seeds, bars: 95% t-interval. Pinsker's inequality with Jensen's "
             "guarantees a ratio <= 1.")
@@ -59,12 +60,12 @@ def draw(root: Path, size: str) -> style.Figure:
     line = np.array([lo, hi])
     ax_a.plot(line, line, color=style.OKABE_ITO["black"], lw=1.0, zorder=1)
     ax_a.fill_between(line, line, hi, color="#EEEEEE", zorder=0, lw=0)
-    ax_a.text(0.05, 0.93, "excluded by Pinsker", transform=ax_a.transAxes, fontsize=7,
-              color="#555555")
+    ax_a.text(0.03, 0.97, "excluded by Pinsker (TV > bound)", transform=ax_a.transAxes,
+              fontsize=7, color="#555555", va="top")
     ax_a.plot(line, 0.7 * line, color=style.OKABE_ITO["grey"], lw=0.8, ls=":", zorder=1)
-    ax_a.annotate("TV = 0.7 x bound", (hi / 1.05, 0.7 * hi / 1.05), xytext=(-2, -2),
+    ax_a.annotate("TV = 0.7 × bound", (hi / 1.1, 0.7 * hi / 1.1), xytext=(0, -4),
                   textcoords="offset points", ha="right", va="top", fontsize=6.8,
-                  color="#555555")
+                  color="#555555", rotation=45, rotation_mode="anchor")
     ax_a.set_xscale("log")
     ax_a.set_yscale("log")
     ax_a.set_xlim(lo, hi)
@@ -83,8 +84,9 @@ def draw(root: Path, size: str) -> style.Figure:
     handles += [Line2D([], [], ls="none", marker=style.truth_style(t)[1], color="#555555",
                        mfc="white") for t in truth_order]
     labels += [style.truth_style(t)[0] for t in truth_order]
-    ax_a.legend(handles, labels, loc="lower right", fontsize=6.6, handletextpad=0.3,
-                borderaxespad=0.2)
+    # the region above the diagonal is empty by Pinsker's inequality: the legend goes there
+    ax_a.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.0, 0.92), fontsize=6.6,
+                handletextpad=0.3, borderaxespad=0.2, labelspacing=0.3)
 
     # (b) ratio against n
     x_of = tvn.x_of

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paper_figures import sources, style
+from paper_figures import style
 from paper_figures.figures import _predictions as pred
 from paper_figures.figures._base import render, truth_text
 from paper_figures.figures.hidden_gems import GEMS_SWEEP, POINT
@@ -60,7 +60,7 @@ def draw(root: Path, size: str) -> style.Figure:
                    label="Conv4Rec q(c | i)")
             tv = 0.5 * np.abs(p - q).sum()
             ax.set_title(f"user {u}, item {item}: {why}", fontsize=7.8)
-            ax.text(0.03, 0.95, f"P(i) = {p_cons[u, item]:.3f}\nTV = {tv:.2f}",
+            ax.text(0.03, 0.95, f"true P(i) = {p_cons[u, item]:.2g}\nTV = {tv:.2f}",
                     transform=ax.transAxes, va="top", ha="left", fontsize=7)
             ax.grid(axis="x", visible=False)
             if c == 0:

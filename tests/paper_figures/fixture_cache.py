@@ -2,9 +2,9 @@
 
 Simulation results are written through ``simulations.cache.ResultCache.store`` (the producer's
 own writer, so the envelope format cannot drift) with synthetic metrics; checkpoints are either
-metadata-only (the norms figure reads ``history``), or one loadable Conv4Rec checkpoint at its initial
-weights (the prediction figures run it forward; nothing is trained). Benchmark tables and job records follow
-``conv4rec.benchmark``'s JSON layout (``docs/results.md``).
+metadata-only (the norms figure reads ``history``), or one loadable Conv4Rec checkpoint at its
+initial weights (the prediction figures run it forward; nothing is trained). Benchmark tables
+and job records follow ``conv4rec.benchmark``'s JSON layout (``docs/results.md``).
 """
 
 from __future__ import annotations
@@ -103,7 +103,6 @@ def model_checkpoint(path: Path, config) -> float:
 
     from conv4rec.checkpoint import Checkpoint, save_checkpoint
     from conv4rec.model import Conv4Rec
-
     from paper_figures.figures._predictions import total_variation
 
     truth = config.truth.build()
@@ -131,11 +130,10 @@ def model_checkpoint(path: Path, config) -> float:
 
 def write_sweeps(root: Path, size: str = "small") -> None:
     """Every sweep (at its ``size`` seeds) that a figure reads, with checkpoints where read."""
-    from simulations.cache import ResultCache
-    from simulations.sweeps import get_sweep, parse_seeds
-
     from paper_figures import sources
     from paper_figures.figures.hidden_gems import POINT
+    from simulations.cache import ResultCache
+    from simulations.sweeps import get_sweep, parse_seeds
 
     wanted: dict[str, tuple[tuple[int, ...], bool]] = {}
     for fig in registry.all_figures():

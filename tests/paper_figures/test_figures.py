@@ -141,10 +141,9 @@ def test_bootstrap_interval_brackets_the_mean():
 def test_a_checkpoint_that_does_not_reproduce_its_result_is_refused(fixture_cache, tmp_path):
     import shutil
 
+    from paper_figures.figures import hidden_gems
     from simulations.cache import ResultCache
     from simulations.sweeps import get_sweep
-
-    from paper_figures.figures import hidden_gems
 
     root = tmp_path / "results"
     shutil.copytree(fixture_cache / "hidden_gems", root / "hidden_gems")
