@@ -6,7 +6,7 @@ loaders and the prediction functions of :mod:`conv4rec.predict`.
 
 __version__ = "0.1.0"
 
-from conv4rec.config import Conv4RecConfig  # noqa: E402
-from conv4rec.estimator import Conv4RecEstimator  # noqa: E402
+from conv4rec.config import Conv4RecConfig
+from conv4rec.estimator import Conv4RecEstimator
 
 __all__ = ["Conv4RecConfig", "Conv4RecEstimator", "__version__"]

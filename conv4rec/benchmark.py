@@ -37,10 +37,17 @@ from tqdm.auto import tqdm
 from conv4rec.baselines import BASELINES, SRMGCNN, load_graphs
 from conv4rec.checkpoint import atomic_write_text
 from conv4rec.config import Conv4RecConfig
-from conv4rec.data import (Interactions, Split, load_dataset, random_split, user_fold_in_split)
+from conv4rec.data import Interactions, Split, load_dataset, random_split, user_fold_in_split
 from conv4rec.estimator import Conv4RecEstimator
-from conv4rec.evaluation import (conv4rec_fold_in_scores, evaluate_strong, explicit_per_user,
-                                 known_test, paired_test, ranking_per_user, summarize)
+from conv4rec.evaluation import (
+    conv4rec_fold_in_scores,
+    evaluate_strong,
+    explicit_per_user,
+    known_test,
+    paired_test,
+    ranking_per_user,
+    summarize,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +73,7 @@ class Conv4RecModel:
     def __init__(self, config: Conv4RecConfig | None = None) -> None:
         self.config = config or Conv4RecConfig()
 
-    def fit(self, train: Interactions, *, generator: int) -> "Conv4RecModel":
+    def fit(self, train: Interactions, *, generator: int) -> Conv4RecModel:
         self.estimator_ = Conv4RecEstimator(self.config, progress=False).fit(
             train, generator=generator)
         return self
@@ -198,7 +205,7 @@ def evaluate_model(model, protocol: str, split: Split) -> tuple[dict, dict]:
         result = ranking_per_user(model.score_items, split.train, test,
                                   popularity=popularity, **RANKING_OPTIONS)
     metrics = result.means()
-    metrics["n_users"] = int(len(result.users))
+    metrics["n_users"] = len(result.users)
     return metrics, {"users": result.users.tolist(),
                      **{k: np.nan_to_num(v, nan=0.0).tolist() for k, v in result.values.items()
                         if k in ("recall@20", "ndcg@100")}}

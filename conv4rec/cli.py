@@ -13,12 +13,19 @@ import numpy as np
 import torch
 
 from conv4rec.checkpoint import CheckpointError, atomic_write_bytes, atomic_write_text
-from conv4rec.config import Conv4RecConfig, ConfigError
+from conv4rec.config import ConfigError, Conv4RecConfig
 from conv4rec.data import DataError, Interactions, Split, load_dataset
 from conv4rec.estimator import Conv4RecEstimator, TrainingError
 from conv4rec.evaluation import evaluate_explicit, evaluate_ranking
-from conv4rec.predict import (consumption, default_tau, expected_rating, hidden_gems,
-                              prob_high, rating_distribution, top_n)
+from conv4rec.predict import (
+    consumption,
+    default_tau,
+    expected_rating,
+    hidden_gems,
+    prob_high,
+    rating_distribution,
+    top_n,
+)
 
 
 def _print_json(obj: object) -> None:
@@ -150,7 +157,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                             items=data.item_ids.astype(str), levels=est.levels_, probs=probs)
 
     atomic_write_bytes(args.out, write)
-    summary = {"out": str(args.out), "users": int(len(users)), "items": int(data.n_items),
+    summary = {"out": str(args.out), "users": len(users), "items": int(data.n_items),
                "levels": est.levels_.tolist(), "probs_shape": list(probs.shape)}
     if args.json:
         _print_json(summary)

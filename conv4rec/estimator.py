@@ -50,7 +50,7 @@ class RowData:
         return np.lexsort((data.level, data.item, data.user))
 
     @classmethod
-    def from_interactions(cls, data: Interactions) -> "RowData":
+    def from_interactions(cls, data: Interactions) -> RowData:
         order = cls.order(data)
         indptr = np.zeros(data.n_users + 1, dtype=np.int64)
         np.cumsum(np.bincount(data.user, minlength=data.n_users), out=indptr[1:])
@@ -467,7 +467,7 @@ class Conv4RecEstimator:
                                     target_mask, eta=eta, per_row=True)
                    for b in range(0, len(rows_with_target), 256)]
         risk = torch.cat(per_row).mean().item() if per_row else float("nan")
-        return risk, int(len(rows_with_target))
+        return risk, len(rows_with_target)
 
     # ------------------------------------------------------------ persistence
     def to_checkpoint(self, **extra_metadata) -> Checkpoint:
@@ -480,9 +480,9 @@ class Conv4RecEstimator:
             "levels": self.levels_.tolist(),
             "n_users": data.n_users,
             "n_items": data.n_items,
-            "n_rows": int(len(view_counts)),
+            "n_rows": len(view_counts),
             "n_cols": int(self.model_.n_items),
-            "n_levels": int(len(self.levels_)),
+            "n_levels": len(self.levels_),
             "n_observed": int(data.n_observed),
             "max_input_interactions": int(self._rows_data.distinct_counts().max()),
             "data_fingerprint": data.fingerprint(),
@@ -511,7 +511,7 @@ class Conv4RecEstimator:
         save_checkpoint(path, self.to_checkpoint(**extra_metadata))
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "cpu") -> "Conv4RecEstimator":
+    def load(cls, path: str | Path, *, device: str = "cpu") -> Conv4RecEstimator:
         """Rebuild a fitted estimator from a checkpoint file."""
         ckpt = load_checkpoint(path)
         meta = ckpt.metadata

@@ -290,7 +290,7 @@ def paired_test(a: np.ndarray, b: np.ndarray, *, test: str = "wilcoxon") -> dict
         stat, p = float(res.statistic), float(res.pvalue)
     else:
         raise ValueError(f"paired_test: test={test!r}, expected 'wilcoxon' or 't'")
-    return {"n": int(len(diff)), "mean_a": float(a.mean()) if len(a) else float("nan"),
+    return {"n": len(diff), "mean_a": float(a.mean()) if len(a) else float("nan"),
             "mean_b": float(b.mean()) if len(b) else float("nan"),
             "mean_diff": float(diff.mean()) if len(diff) else float("nan"),
             "statistic": stat, "p_value": p}
@@ -300,4 +300,4 @@ def summarize(values: Sequence[float]) -> dict[str, float]:
     """Mean, sample standard deviation (0 for one value) and count of per-fold/seed values."""
     v = np.asarray(values, float)
     return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
-            "n": int(len(v))}
+            "n": len(v)}

@@ -20,10 +20,23 @@ name                      class             protocols
 """
 
 from conv4rec.baselines._base import Baseline, BaselineConfig
-from conv4rec.baselines.neural import (BiasedMF, BiasedMFConfig, IAutoRec, IAutoRecConfig,
-                                       MultVAE, MultVAEConfig)
-from conv4rec.baselines.simple import (EASE, BiasConfig, EASEConfig, EmptyConfig, GlobalMean,
-                                       ItemPopularity, UserItemBias)
+from conv4rec.baselines.neural import (
+                                       BiasedMF,
+                                       BiasedMFConfig,
+                                       IAutoRec,
+                                       IAutoRecConfig,
+                                       MultVAE,
+                                       MultVAEConfig,
+)
+from conv4rec.baselines.simple import (
+                                       EASE,
+                                       BiasConfig,
+                                       EASEConfig,
+                                       EmptyConfig,
+                                       GlobalMean,
+                                       ItemPopularity,
+                                       UserItemBias,
+)
 from conv4rec.baselines.srmgcnn import SRMGCNN, SRMGCNNConfig, load_graphs
 
 #: name -> class of every baseline.

@@ -16,8 +16,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from conv4rec.baselines._base import (Baseline, BaselineConfig, SeedLike, binary_matrix, check,
-                                      seed_sequence, torch_generator, validation_mask)
+from conv4rec.baselines._base import (
+    Baseline,
+    BaselineConfig,
+    SeedLike,
+    binary_matrix,
+    check,
+    seed_sequence,
+    torch_generator,
+    validation_mask,
+)
 from conv4rec.data import Interactions
 
 

@@ -24,8 +24,15 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from conv4rec.baselines._base import (Baseline, BaselineConfig, SeedLike, check, seed_sequence,
-                                      torch_generator, validation_mask)
+from conv4rec.baselines._base import (
+    Baseline,
+    BaselineConfig,
+    SeedLike,
+    check,
+    seed_sequence,
+    torch_generator,
+    validation_mask,
+)
 from conv4rec.baselines.neural import _EarlyStopping
 from conv4rec.data import Interactions
 

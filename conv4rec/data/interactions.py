@@ -99,7 +99,7 @@ class Interactions:
                 f"levels={self.levels.tolist()})")
 
     # ------------------------------------------------------------- derived
-    def subset(self, mask_or_index: np.ndarray) -> "Interactions":
+    def subset(self, mask_or_index: np.ndarray) -> Interactions:
         """The interactions selected by a boolean mask or an index array; same id maps."""
         sel = np.asarray(mask_or_index)
         return Interactions(
@@ -109,7 +109,7 @@ class Interactions:
             source=self.source,
         )
 
-    def transpose(self) -> "Interactions":
+    def transpose(self) -> Interactions:
         """Swap the roles of users and items (the item-based orientation)."""
         return Interactions(
             user=self.item, item=self.user, level=self.level, levels=self.levels,

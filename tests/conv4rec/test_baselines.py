@@ -7,9 +7,23 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from conv4rec.baselines import (BASELINES, EASE, SRMGCNN, BiasedMF, BiasedMFConfig, EASEConfig,
-                                GlobalMean, IAutoRec, IAutoRecConfig, ItemPopularity, MultVAE,
-                                MultVAEConfig, SRMGCNNConfig, UserItemBias, load_graphs)
+from conv4rec.baselines import (
+    BASELINES,
+    EASE,
+    SRMGCNN,
+    BiasedMF,
+    BiasedMFConfig,
+    EASEConfig,
+    GlobalMean,
+    IAutoRec,
+    IAutoRecConfig,
+    ItemPopularity,
+    MultVAE,
+    MultVAEConfig,
+    SRMGCNNConfig,
+    UserItemBias,
+    load_graphs,
+)
 from conv4rec.data import from_arrays, random_split, user_fold_in_split
 from conv4rec.evaluation import evaluate_explicit, evaluate_ranking, evaluate_strong
 

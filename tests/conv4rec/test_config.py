@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from strategies import small_configs
 
-from conv4rec.config import Conv4RecConfig, ConfigError
+from conv4rec.config import ConfigError, Conv4RecConfig
 
 
 @given(small_configs())

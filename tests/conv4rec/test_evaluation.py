@@ -9,14 +9,24 @@ import pytest
 import scipy.sparse as sp
 import scipy.stats
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conv4rec.config import Conv4RecConfig
 from conv4rec.data import Interactions, from_arrays, temporal_split, user_fold_in_split
 from conv4rec.estimator import Conv4RecEstimator
-from conv4rec.evaluation import (conv4rec_fold_in_scores, evaluate_explicit, evaluate_ranking,
-                                 evaluate_strong, explicit_per_user, known_test, paired_test,
-                                 popularity_weights, ranking_per_user, summarize)
+from conv4rec.evaluation import (
+    conv4rec_fold_in_scores,
+    evaluate_explicit,
+    evaluate_ranking,
+    evaluate_strong,
+    explicit_per_user,
+    known_test,
+    paired_test,
+    popularity_weights,
+    ranking_per_user,
+    summarize,
+)
 from conv4rec.metrics import ndcg_at_k, recall_at_k
 
 
@@ -39,7 +49,7 @@ def _fixed_scores(matrix):
 def test_explicit_hand_example():
     test = _data([0, 0, 1], [0, 1, 1], [1, 2, 5])
     pred = {(0, 0): 2.0, (0, 1): 2.0, (1, 1): 3.0}
-    fn = lambda u, i: np.array([pred[(a, b)] for a, b in zip(u, i)])  # noqa: E731
+    fn = lambda u, i: np.array([pred[(a, b)] for a, b in zip(u, i)])
     m = evaluate_explicit(fn, test)
     assert math.isclose(m["rmse"], math.sqrt((1 + 0 + 4) / 3))
     assert math.isclose(m["mae"], (1 + 0 + 2) / 3)

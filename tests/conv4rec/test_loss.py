@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conv4rec.loss import interaction_losses, mixed_log_prob, per_row_mean
 from conv4rec.model import joint_log_softmax

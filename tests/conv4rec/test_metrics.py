@@ -7,7 +7,8 @@ import math
 import numpy as np
 import scipy.sparse as sp
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conv4rec.metrics import mae, ndcg_at_k, recall_at_k, rmse
 

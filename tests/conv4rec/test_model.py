@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from strategies import small_configs, small_interactions
 
 from conv4rec.model import Conv4Rec, activation, joint_log_softmax
