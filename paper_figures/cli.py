@@ -47,24 +47,19 @@ def cmd_list(args: argparse.Namespace) -> int:
             "name": fig.NAME, "description": fig.DESCRIPTION,
             "size_inches": list(fig.FIGSIZE),
             "requires": [{"cache": src.describe(root, args.size),
-                          "command": src.command(root, args.size),
-                          "required": not isinstance(src, sources.BenchmarkSource)
-                          or src.is_required(args.size)} for src in fig.REQUIRES],
+                          "command": src.command(root, args.size)} for src in fig.REQUIRES],
         } for fig in figures], indent=2))
         return 0
     for fig in figures:
         print(f"{fig.NAME:22s} {fig.DESCRIPTION}")
         for src in fig.REQUIRES:
-            optional = (isinstance(src, sources.BenchmarkSource)
-                        and not src.is_required(args.size))
-            print(f"{'':22s}   reads {src.describe(root, args.size)}"
-                  f"{' (optional at this size)' if optional else ''}")
+            print(f"{'':22s}   reads {src.describe(root, args.size)}")
             print(f"{'':22s}     made by: {src.command(root, args.size)}")
     return 0
 
 
 def build_caches(figures: list, root: Path, size: str) -> list[dict[str, Any]]:
-    """Run the producing command of every missing required cache, once each, in figure order.
+    """Run the producing command of every missing cache, once each, in figure order.
 
     Returns one record per command considered: the command, whether it ran, its exit status
     and wall time.
@@ -72,8 +67,6 @@ def build_caches(figures: list, root: Path, size: str) -> list[dict[str, Any]]:
     done: dict[str, dict[str, Any]] = {}
     for fig in figures:
         for src in fig.REQUIRES:
-            if isinstance(src, sources.BenchmarkSource) and not src.is_required(size):
-                continue
             command = src.command(root, size)
             if command in done and done[command]["ran"]:
                 continue

@@ -176,14 +176,12 @@ class BenchmarkSource:
     name : the output stem (``<root>/<name>.json``).
     tables : the table keys the file must hold.
     args : per size, the extra arguments of the command (``--runs``, ``--models``).
-    required : per size, whether the figure needs it (an optional table is drawn when cached).
     """
 
     role: str
     name: str
     tables: tuple[str, ...]
     args: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    required: Mapping[str, bool] = field(default_factory=lambda: {"small": True, "full": True})
 
     def path(self, root: Path) -> Path:
         return root / f"{self.name}.json"
@@ -203,10 +201,6 @@ class BenchmarkSource:
 
     def describe(self, root: Path, size: str) -> str:
         return f"{self.path(root)}: tables {', '.join(self.tables)} ({self.role})"
-
-    def is_required(self, size: str) -> bool:
-        _check_size(size)
-        return self.required.get(size, True)
 
     def missing(self, root: Path, size: str) -> list[str]:
         path = self.path(root)
@@ -282,11 +276,9 @@ Source = SweepSource | BenchmarkSource
 
 
 def check(figure: str, sources: Sequence[Source], root: Path, size: str) -> None:
-    """Raise :class:`MissingCacheError` naming every missing required cache and its command."""
+    """Raise :class:`MissingCacheError` naming every missing cache and its command."""
     problems = []
     for src in sources:
-        if isinstance(src, BenchmarkSource) and not src.is_required(size):
-            continue
         for why in src.missing(root, size):
             problems.append((why, src.command(root, size)))
     if problems:

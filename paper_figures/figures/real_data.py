@@ -28,8 +28,7 @@ EXPLICIT = sources.BenchmarkSource(
           "full": ()})
 IMPLICIT = sources.BenchmarkSource(
     role="ML-100K implicit tables (strong and weak generalization)", name="ml-100k-implicit",
-    tables=("ml-100k-strong", "ml-100k-weak"), args={"small": ("--runs", "1"), "full": ()},
-    required={"small": False, "full": True})
+    tables=("ml-100k-strong", "ml-100k-weak"), args={"small": ("--runs", "1"), "full": ()})
 REQUIRES = (EXPLICIT, IMPLICIT)
 FIGSIZE = (7.0, 3.9)
 
@@ -107,12 +106,8 @@ def _panel(ax, summary: dict, metric: str, title: str, xlabel: str, lower_better
 
 
 def draw(root: Path, size: str) -> style.Figure:
-    tables = {}
-    for src in REQUIRES:
-        if not src.missing(root, size):
-            tables.update({s["table"]: s for s in src.load(root)})
-    panels = [p for p in PANELS if p[0] in tables]
-    absent = [p for p in PANELS if p[0] not in tables]
+    tables = {s["table"]: s for src in REQUIRES for s in src.load(root)}
+    panels = PANELS
     runs, whats, errors = [], [], {}
     for table, metric, key, *_ in panels:
         s = tables[table]
@@ -128,13 +123,6 @@ def draw(root: Path, size: str) -> style.Figure:
     axes = fig.subplots(1, len(PANELS))
     for ax, (table, metric, _, title, xlabel, lower) in zip(axes, panels):
         _panel(ax, tables[table], metric, title, xlabel, lower, errors[table])
-    for ax, (table, *_rest) in zip(axes[len(panels):], absent):
-        ax.set_axis_off()
-        src = IMPLICIT if table in IMPLICIT.tables else EXPLICIT
-        ax.text(0.5, 0.5, f"{table}:\nnot cached; produce it with\n"
-                f"python -m paper_figures all\n--build-caches --size full",
-                transform=ax.transAxes, ha="center", va="center", fontsize=7)
-        del src
     style.caption(fig, text)
     fig.suptitle("Real data (MovieLens 100K): Conv4Rec against the baselines", fontsize=9)
     return fig

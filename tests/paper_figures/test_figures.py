@@ -79,9 +79,7 @@ def test_a_missing_cache_fails_with_the_command_that_produces_it(name, tmp_path)
     with pytest.raises(sources.MissingCacheError) as err:
         fig.build(tmp_path / "empty", tmp_path / "out")
     message = str(err.value)
-    required = [s for s in fig.REQUIRES if not isinstance(s, sources.BenchmarkSource)
-                or s.is_required("small")]
-    for src in required:
+    for src in fig.REQUIRES:
         assert src.command(tmp_path / "empty", "small") in message
     assert not (tmp_path / "out").exists()
 
@@ -118,13 +116,14 @@ def test_build_caches_runs_the_missing_command_once(tmp_path, monkeypatch):
     assert calls[0][:6] == ["-m", "simulations", "run", "demo", "--seeds", "0-2"]
 
 
-def test_real_data_without_the_optional_implicit_tables(tmp_path):
+def test_real_data_needs_the_implicit_tables_too(tmp_path):
     write_benchmark(tmp_path, implicit=False)
     fig = registry.get_figure("real_data")
-    (png,) = fig.build(tmp_path, tmp_path / "out", ("png",), dpi=DPI)
-    _check_png(png, fig.FIGSIZE, DPI)
-    with pytest.raises(sources.MissingCacheError, match="ml-100k-implicit"):
-        fig.build(tmp_path, tmp_path / "out", ("png",), size="full")
+    with pytest.raises(sources.MissingCacheError) as err:
+        fig.build(tmp_path, tmp_path / "out", ("png",), dpi=DPI)
+    assert "--tables ml-100k-strong ml-100k-weak --runs 1 --name ml-100k-implicit" in str(
+        err.value)
+    assert "ml-100k-u1 " not in str(err.value)  # the explicit table is there
 
 
 def test_bootstrap_interval_brackets_the_mean():
