@@ -202,7 +202,24 @@ class BenchmarkSource:
     def describe(self, root: Path, size: str) -> str:
         return f"{self.path(root)}: tables {', '.join(self.tables)} ({self.role})"
 
+    def expected(self, table: str, size: str) -> tuple[int, tuple[str, ...]]:
+        """(runs, models) a table needs at ``size``: ``--runs``/``--models`` of the command,
+        else every run (several splits once each, or one split with several seeds) and every
+        model of the table in ``conv4rec.benchmark.TABLES``."""
+        from conv4rec.benchmark import TABLES
+
+        spec = TABLES[table]
+        args = list(self.args.get(size, ()))
+        runs = (int(args[args.index("--runs") + 1]) if "--runs" in args else
+                len(spec.splits) if len(spec.splits) > 1 else len(spec.seeds))
+        models = (tuple(args[args.index("--models") + 1].split(",")) if "--models" in args
+                  else spec.models)
+        return runs, models
+
     def missing(self, root: Path, size: str) -> list[str]:
+        """Why the file does not hold what ``size`` needs (empty when it does): every table,
+        with at least the expected runs and models (a larger run satisfies a smaller size)."""
+        _check_size(size)
         path = self.path(root)
         try:
             summaries = json.loads(path.read_text())
@@ -210,9 +227,22 @@ class BenchmarkSource:
             return [f"{path}: no such file"]
         except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             return [f"{path}: unreadable ({type(exc).__name__})"]
-        have = {s.get("table") for s in summaries} if isinstance(summaries, list) else set()
-        absent = [t for t in self.tables if t not in have]
-        return [f"{path}: table(s) {', '.join(absent)} not in the file"] if absent else []
+        have = ({s.get("table"): s for s in summaries if isinstance(s, dict)}
+                if isinstance(summaries, list) else {})
+        problems = []
+        for table in self.tables:
+            if table not in have:
+                problems.append(f"{path}: table {table} not in the file")
+                continue
+            runs, models = self.expected(table, size)
+            got_runs = len(have[table].get("runs", []))
+            absent = [m for m in models if m not in have[table].get("rows", {})]
+            if got_runs < runs:
+                problems.append(f"{path}: table {table} has {got_runs} run(s), {size} size "
+                                f"needs {runs}")
+            if absent:
+                problems.append(f"{path}: table {table} lacks model(s) {', '.join(absent)}")
+        return problems
 
     def load(self, root: Path) -> list[dict]:
         """The summaries of this source's tables, in :attr:`tables` order."""

@@ -50,7 +50,7 @@ from simulations.truths import DEFAULT_TRUTH, TruthConfig, get_truth
 logger = logging.getLogger(__name__)
 
 #: Result format version: bump it when the content of ``run``'s dict changes meaning.
-RESULT_VERSION = 1
+RESULT_VERSION = 2  # 2: repeated draws are one 0/1 input cell
 
 #: Estimators a config may name: Conv4Rec and the comparison estimators.
 ESTIMATORS = ("conv4rec", *BASELINES)

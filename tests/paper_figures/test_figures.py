@@ -126,6 +126,15 @@ def test_real_data_needs_the_implicit_tables_too(tmp_path):
     assert "ml-100k-u1 " not in str(err.value)  # the explicit table is there
 
 
+def test_a_larger_size_needs_more_benchmark_runs(fixture_cache):
+    from paper_figures.figures.real_data import EXPLICIT
+
+    assert EXPLICIT.missing(fixture_cache, "small") == []
+    problems = EXPLICIT.missing(fixture_cache, "full")
+    assert any("has 1 run(s), full size needs 3" in p for p in problems)
+    assert any("lacks model(s) srmgcnn" in p for p in problems)
+
+
 def test_bootstrap_interval_brackets_the_mean():
     from paper_figures.figures.real_data import bootstrap_interval
 
