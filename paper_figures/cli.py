@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from paper_figures import sources, style
-from paper_figures.registry import FIGURE_NAMES, all_figures, get_figure
+from paper_figures.registry import FIGURE_NAMES, all_figures, build, get_figure
 from paper_figures.sources import MissingCacheError, results_root
 
 DEFAULT_OUT = Path("results") / "figures"
@@ -101,8 +101,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         entry: dict[str, Any] = {"name": fig.NAME}
         try:
-            paths = fig.build(root, args.out, args.format, size=args.size,
-                              docs_dir=args.docs)
+            paths = build(fig, root, args.out, args.format, size=args.size,
+                          docs_dir=args.docs)
         except MissingCacheError as exc:
             failures += 1
             entry.update(ok=False, error=str(exc), commands=exc.commands)

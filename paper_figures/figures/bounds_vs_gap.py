@@ -9,15 +9,13 @@ where the value overflows float64); the gap is the run's exact ``conv4rec.gap_et
 from __future__ import annotations
 
 import math
-import os
 from collections import defaultdict
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from paper_figures import sources, style
-from paper_figures.figures._base import render, seeds_text, truth_text
+from paper_figures.figures._base import seeds_text, truth_text
 
 NAME = "bounds_vs_gap"
 DESCRIPTION = ("each registered bound family G_n(delta) against Conv4Rec's measured "
@@ -150,11 +148,3 @@ def draw(root: Path, size: str) -> style.Figure:
                fontsize=7.2)
     style.caption(fig, text)
     return fig
-
-
-def build(cache_root: str | os.PathLike, out_dir: str | os.PathLike,
-          formats: Iterable[str] = ("png",), *, size: str = "small",
-          dpi: int = style.DPI, docs_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Draw the figure from the cached sweeps; returns the written files."""
-    return render(NAME, REQUIRES, cache_root, out_dir, formats, size=size, dpi=dpi,
-                  docs_dir=docs_dir, draw=draw)

@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +11,7 @@ from matplotlib.lines import Line2D
 
 from paper_figures import sources, style
 from paper_figures.figures import _predictions as pred
-from paper_figures.figures._base import render, truth_text
+from paper_figures.figures._base import truth_text
 
 NAME = "hidden_gems"
 DESCRIPTION = ("predicted consumption against predicted P(high) for three users, with "
@@ -80,11 +78,3 @@ def draw(root: Path, size: str) -> style.Figure:
     fig.legend(handles, labels, loc="outside upper center", ncol=4)
     style.caption(fig, text)
     return fig
-
-
-def build(cache_root: str | os.PathLike, out_dir: str | os.PathLike,
-          formats: Iterable[str] = ("png",), *, size: str = "small",
-          dpi: int = style.DPI, docs_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Draw the figure from the cached checkpoint; returns the written files."""
-    return render(NAME, REQUIRES, cache_root, out_dir, formats, size=size, dpi=dpi,
-                  docs_dir=docs_dir, draw=draw)

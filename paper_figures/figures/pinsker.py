@@ -3,16 +3,14 @@ estimator and truth, and the ratio of the two against the sample size (SPEC §6)
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 from matplotlib.lines import Line2D
 
 from paper_figures import sources, style
-from paper_figures.figures._base import mean_ci, render, seeds_text, truth_text
+from paper_figures.figures._base import mean_ci, seeds_text, truth_text
 from paper_figures.figures.tv_vs_n import TV_SWEEP
 
 NAME = "pinsker"
@@ -112,11 +110,3 @@ def draw(root: Path, size: str) -> style.Figure:
     ax_b.legend(loc="lower right", fontsize=7)
     style.caption(fig, text)
     return fig
-
-
-def build(cache_root: str | os.PathLike, out_dir: str | os.PathLike,
-          formats: Iterable[str] = ("png",), *, size: str = "small",
-          dpi: int = style.DPI, docs_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Draw the figure from the cached sweeps; returns the written files."""
-    return render(NAME, REQUIRES, cache_root, out_dir, formats, size=size, dpi=dpi,
-                  docs_dir=docs_dir, draw=draw)

@@ -9,14 +9,11 @@ fixed seed).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from paper_figures import sources, style
-from paper_figures.figures._base import render
 
 NAME = "real_data"
 DESCRIPTION = ("real-data results (ML-100K): RMSE on the u1 split and NDCG@100 under strong "
@@ -126,11 +123,3 @@ def draw(root: Path, size: str) -> style.Figure:
     style.caption(fig, text)
     fig.suptitle("Real data (MovieLens 100K): Conv4Rec against the baselines", fontsize=9)
     return fig
-
-
-def build(cache_root: str | os.PathLike, out_dir: str | os.PathLike,
-          formats: Iterable[str] = ("png",), *, size: str = "small",
-          dpi: int = style.DPI, docs_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Draw the figure from the cached benchmark tables; returns the written files."""
-    return render(NAME, REQUIRES, cache_root, out_dir, formats, size=size, dpi=dpi,
-                  docs_dir=docs_dir, draw=draw)

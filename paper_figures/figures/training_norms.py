@@ -7,14 +7,12 @@ one record per epoch with ``norms[weight] = {"fro", "fro_dist"}``.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from paper_figures import sources, style
-from paper_figures.figures._base import render, truth_text
+from paper_figures.figures._base import truth_text
 
 NAME = "training_norms"
 DESCRIPTION = ("Frobenius norm of each weight matrix and its distance to initialisation "
@@ -95,11 +93,3 @@ def draw(root: Path, size: str) -> style.Figure:
     fig.legend(handles, labels, loc="outside upper center", ncol=len(labels))
     style.caption(fig, text)
     return fig
-
-
-def build(cache_root: str | os.PathLike, out_dir: str | os.PathLike,
-          formats: Iterable[str] = ("png",), *, size: str = "small",
-          dpi: int = style.DPI, docs_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Draw the figure from the cached checkpoints; returns the written files."""
-    return render(NAME, REQUIRES, cache_root, out_dir, formats, size=size, dpi=dpi,
-                  docs_dir=docs_dir, draw=draw)

@@ -3,15 +3,13 @@ n^-1/4 and n^-1/2 reference slopes and 95 % confidence bands over seeds (SPEC §
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from paper_figures import sources, style
-from paper_figures.figures._base import mean_ci, render, seeds_text, truth_text
+from paper_figures.figures._base import mean_ci, seeds_text, truth_text
 
 NAME = "tv_vs_n"
 DESCRIPTION = ("TV between the true and learned sampling distributions against interactions "
@@ -78,11 +76,3 @@ def draw(root: Path, size: str) -> style.Figure:
               title_fontsize=7.5)
     style.caption(fig, text)
     return fig
-
-
-def build(cache_root: str | os.PathLike, out_dir: str | os.PathLike,
-          formats: Iterable[str] = ("png",), *, size: str = "small",
-          dpi: int = style.DPI, docs_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Draw the figure from the cached sweep; returns the written files."""
-    return render(NAME, REQUIRES, cache_root, out_dir, formats, size=size, dpi=dpi,
-                  docs_dir=docs_dir, draw=draw)

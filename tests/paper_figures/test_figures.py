@@ -15,6 +15,7 @@ from matplotlib.image import imread
 
 from paper_figures import cli, registry, sources, style
 from paper_figures.figures import _predictions
+from paper_figures.registry import build
 
 FIGURES_DIR = Path(registry.__file__).parent / "figures"
 DPI = 60  # small images keep the suite fast; the size check scales with it
@@ -30,7 +31,7 @@ def test_every_script_is_registered_and_declares_its_interface():
         assert fig.NAME and fig.DESCRIPTION
         assert fig.REQUIRES, fig.NAME
         assert len(fig.FIGSIZE) == 2
-        assert callable(fig.build)
+        assert callable(fig.draw)
 
 
 def test_list_names_every_script(capsys, tmp_path):
@@ -57,7 +58,7 @@ def _check_png(png: Path, figsize: tuple[float, float], dpi: int) -> None:
 @pytest.mark.parametrize("name", registry.FIGURE_NAMES)
 def test_figure_builds_from_the_fixture_cache(name, fixture_cache, tmp_path):
     fig = registry.get_figure(name)
-    (png,) = fig.build(fixture_cache, tmp_path, ("png",), dpi=DPI)
+    (png,) = build(fig, fixture_cache, tmp_path, ("png",), dpi=DPI)
     assert png == tmp_path / f"{name}.png"
     _check_png(png, fig.FIGSIZE, DPI)
     assert [p.name for p in tmp_path.iterdir()] == [png.name], "a temporary file was left"
@@ -65,7 +66,7 @@ def test_figure_builds_from_the_fixture_cache(name, fixture_cache, tmp_path):
 
 def test_formats_and_the_small_docs_copy(fixture_cache, tmp_path):
     fig = registry.get_figure("tv_vs_n")
-    paths = fig.build(fixture_cache, tmp_path / "out", ("png", "pdf"),
+    paths = build(fig, fixture_cache, tmp_path / "out", ("png", "pdf"),
                       docs_dir=tmp_path / "docs")
     assert [p.name for p in paths] == ["tv_vs_n.png", "tv_vs_n.pdf", "tv_vs_n.png"]
     _check_png(tmp_path / "out" / "tv_vs_n.png", fig.FIGSIZE, style.DPI)
@@ -77,7 +78,7 @@ def test_formats_and_the_small_docs_copy(fixture_cache, tmp_path):
 def test_a_missing_cache_fails_with_the_command_that_produces_it(name, tmp_path):
     fig = registry.get_figure(name)
     with pytest.raises(sources.MissingCacheError) as err:
-        fig.build(tmp_path / "empty", tmp_path / "out")
+        build(fig, tmp_path / "empty", tmp_path / "out")
     message = str(err.value)
     for src in fig.REQUIRES:
         assert src.command(tmp_path / "empty", "small") in message
@@ -120,7 +121,7 @@ def test_real_data_needs_the_implicit_tables_too(tmp_path):
     write_benchmark(tmp_path, implicit=False)
     fig = registry.get_figure("real_data")
     with pytest.raises(sources.MissingCacheError) as err:
-        fig.build(tmp_path, tmp_path / "out", ("png",), dpi=DPI)
+        build(fig, tmp_path, tmp_path / "out", ("png",), dpi=DPI)
     assert "--tables ml-100k-strong ml-100k-weak --runs 1 --name ml-100k-implicit" in str(
         err.value)
     assert "ml-100k-u1 " not in str(err.value)  # the explicit table is there
@@ -162,7 +163,7 @@ def test_a_checkpoint_that_does_not_reproduce_its_result_is_refused(fixture_cach
     envelope["result"]["estimators"]["conv4rec"]["tv"] += 0.05
     path.write_text(json.dumps(envelope))
     with pytest.raises(_predictions.StaleCheckpointError, match="older version"):
-        hidden_gems.build(root, tmp_path / "out")
+        build(hidden_gems, root, tmp_path / "out")
 
 
 def test_savefig_is_atomic_and_writes_each_format(tmp_path):
