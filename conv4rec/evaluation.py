@@ -44,7 +44,7 @@ import scipy.stats
 import torch
 
 from conv4rec.data import Interactions, Split
-from conv4rec.metrics import _rank_top_k, mae, rmse
+from conv4rec.metrics import _rank_top_k, mae, ranked_metrics, rmse
 
 RatingFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 ScoreFn = Callable[[np.ndarray], torch.Tensor]
@@ -154,33 +154,15 @@ def ranking_per_user(score_items: ScoreFn, known: Interactions, test: Interactio
     for suffix, _ in variants:
         out.update({f"recall@{k}{suffix}": [] for k in recall_ks})
         out.update({f"ndcg@{k}{suffix}": [] for k in ndcg_ks})
-    discount_full = 1.0 / np.log2(np.arange(2, k_max + 2))
     for b in range(0, len(users), batch_size):
         batch = users[b:b + batch_size]
-        scores = score_items(batch)
         exclude = torch.as_tensor(seen[batch].toarray())
-        top = _rank_top_k(scores, k_max, exclude).cpu().numpy()  # (B, k') with k' <= k_max
-        rel = relevant[batch]
-        rows = np.repeat(np.arange(len(batch)), top.shape[1])
-        hit = (np.asarray(rel[rows, top.ravel()]).reshape(top.shape) > 0).astype(np.float64)
-        n_rel = np.asarray(rel.getnnz(axis=1))
-        rel_dense = rel.toarray() > 0
-        discount = discount_full[:top.shape[1]]
+        top = _rank_top_k(score_items(batch), k_max, exclude).cpu().numpy()
         for suffix, w in variants:
-            gain = hit if w is None else hit * w[top]
-            # Best achievable gains: the test items' weights, largest first.
-            w_rel = rel_dense.astype(np.float64) if w is None else rel_dense * w[None, :]
-            ideal_gain = -np.sort(-w_rel, axis=1)[:, :top.shape[1]]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                for k in recall_ks:
-                    kk = min(k, top.shape[1])
-                    num, den = gain[:, :kk].sum(axis=1), ideal_gain[:, :kk].sum(axis=1)
-                    out[f"recall@{k}{suffix}"].append(np.where(n_rel > 0, num / den, np.nan))
-                for k in ndcg_ks:
-                    kk = min(k, top.shape[1])
-                    num = gain[:, :kk] @ discount[:kk]
-                    den = ideal_gain[:, :kk] @ discount[:kk]
-                    out[f"ndcg@{k}{suffix}"].append(np.where(n_rel > 0, num / den, np.nan))
+            metrics = ranked_metrics(top, relevant[batch], recall_ks=recall_ks, ndcg_ks=ndcg_ks,
+                                     item_weight=w)
+            for name, per_user in metrics.items():
+                out[name + suffix].append(per_user)
     values = {name: np.concatenate(v) if v else np.zeros(0) for name, v in out.items()}
     return RankingResult(users=users, values=values)
 

@@ -36,31 +36,47 @@ def _rank_top_k(scores: torch.Tensor, k: int, exclude: torch.Tensor | None) -> t
     return order[:, :k]
 
 
-def ranking_hits(scores: torch.Tensor, relevant: sp.csr_matrix, k: int,
-                 exclude: torch.Tensor | None = None) -> np.ndarray:
-    """hits[u, r] = 1 if the item ranked r-th for user u is relevant. Shape (B, k)."""
-    top = _rank_top_k(scores, k, exclude).cpu().numpy()
+def ranked_metrics(top: np.ndarray, relevant: sp.csr_matrix, *, recall_ks: tuple[int, ...] = (),
+                   ndcg_ks: tuple[int, ...] = (),
+                   item_weight: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Recall@k and NDCG@k per user from ranked item lists.
+
+    ``top`` (B, k') holds each user's ranked items (from :func:`_rank_top_k`); ``item_weight``
+    (e.g. pop(i)^-beta) weights each hit, and the denominators are the best achievable weighted
+    sums, so 1 is a perfect ranking; None gives the plain metrics, Recall@k = hits /
+    min(k, |relevant|). Users without relevant items get NaN.
+    """
     rel = relevant.tocsr()
     rows = np.repeat(np.arange(top.shape[0]), top.shape[1])
-    return np.asarray(rel[rows, top.ravel()]).reshape(top.shape) > 0
+    hit = (np.asarray(rel[rows, top.ravel()]).reshape(top.shape) > 0).astype(np.float64)
+    n_rel = np.asarray(rel.getnnz(axis=1))
+    rel_dense = rel.toarray() > 0
+    gain = hit if item_weight is None else hit * item_weight[top]
+    weights = rel_dense.astype(np.float64) if item_weight is None else rel_dense * item_weight
+    ideal_gain = -np.sort(-weights, axis=1)[:, :top.shape[1]]  # best gains, largest first
+    discount = 1.0 / np.log2(np.arange(2, top.shape[1] + 2))  # k may exceed the item count
+    out = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for k in recall_ks:
+            kk = min(k, top.shape[1])
+            ratio = gain[:, :kk].sum(axis=1) / ideal_gain[:, :kk].sum(axis=1)
+            out[f"recall@{k}"] = np.where(n_rel > 0, ratio, np.nan)
+        for k in ndcg_ks:
+            kk = min(k, top.shape[1])
+            ratio = (gain[:, :kk] @ discount[:kk]) / (ideal_gain[:, :kk] @ discount[:kk])
+            out[f"ndcg@{k}"] = np.where(n_rel > 0, ratio, np.nan)
+    return out
 
 
 def recall_at_k(scores: torch.Tensor, relevant: sp.csr_matrix, k: int,
                 exclude: torch.Tensor | None = None) -> np.ndarray:
     """Recall@k per user, hits / min(k, |relevant|) (users without relevant items get NaN)."""
-    hits = ranking_hits(scores, relevant, k, exclude).sum(axis=1)
-    n_rel = np.asarray(relevant.getnnz(axis=1), dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n_rel > 0, hits / np.minimum(k, n_rel), np.nan)
+    top = _rank_top_k(scores, k, exclude).cpu().numpy()
+    return ranked_metrics(top, relevant, recall_ks=(k,))[f"recall@{k}"]
 
 
 def ndcg_at_k(scores: torch.Tensor, relevant: sp.csr_matrix, k: int,
               exclude: torch.Tensor | None = None) -> np.ndarray:
     """NDCG@k per user with binary gains (users without relevant items get NaN)."""
-    hits = ranking_hits(scores, relevant, k, exclude).astype(float)
-    discount = 1.0 / np.log2(np.arange(2, hits.shape[1] + 2))  # k may exceed the item count
-    dcg = hits @ discount
-    n_rel = np.asarray(relevant.getnnz(axis=1))
-    ideal = np.concatenate([[0.0], np.cumsum(discount)])[np.minimum(n_rel, hits.shape[1])]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n_rel > 0, dcg / ideal, np.nan)
+    top = _rank_top_k(scores, k, exclude).cpu().numpy()
+    return ranked_metrics(top, relevant, ndcg_ks=(k,))[f"ndcg@{k}"]
