@@ -25,6 +25,41 @@ def activation(name: str):
     return _ACTIVATIONS[name]
 
 
+class ItemMajorLinear(nn.Module):
+    """A linear layer over the m * K_in encoder inputs, stored item-major for sparse input.
+
+    The parameter ``table`` (m * K_in, d) is the transpose of ``nn.Linear``'s weight, so the
+    rows of the items a batch observed are contiguous and ``F.embedding_bag`` gathers them
+    without touching the others. ``weight`` is the usual (d, m * K_in) view of the same storage,
+    and state dicts hold ``weight`` in ``nn.Linear``'s layout (what checkpoints and the bounds
+    read); loading accepts that layout.
+    """
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        bound = 1.0 / math.sqrt(in_features)  # nn.Linear's default initialisation
+        self.table = nn.Parameter(torch.empty(in_features, out_features).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(out_features).uniform_(-bound, bound))
+        self.register_state_dict_post_hook(_table_to_weight)
+        self.register_load_state_dict_pre_hook(_weight_to_table)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The (d, m * K_in) matrix W_enc, a transposed view of ``table``."""
+        return self.table.t()
+
+
+def _table_to_weight(module, state_dict, prefix, local_metadata) -> None:
+    state_dict[prefix + "weight"] = state_dict.pop(prefix + "table").t().contiguous()
+    state_dict.move_to_end(prefix + "bias")
+
+
+def _weight_to_table(module, state_dict, prefix, local_metadata, strict, missing_keys,
+                     unexpected_keys, error_msgs) -> None:
+    if prefix + "weight" in state_dict:
+        state_dict[prefix + "table"] = state_dict.pop(prefix + "weight").t()
+
+
 class Conv4Rec(nn.Module):
     """1x1 convolutional autoencoder over the (level x item) interaction matrix of a user.
 
@@ -51,7 +86,9 @@ class Conv4Rec(nn.Module):
         k_in, k_out = config.in_channels, config.out_channels
         self.input_conv = nn.Linear(n_levels, k_in)
         widths = (n_items * k_in, *config.hidden)
-        self.encoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.encoder = nn.ModuleList([ItemMajorLinear(n_items * k_in, widths[1]),
+                                      *(nn.Linear(a, b) for a, b in zip(widths[1:-1],
+                                                                        widths[2:]))])
         self.decoder = nn.Linear(config.code_size, n_items * k_out)
         self.output_conv = nn.Linear(k_out, n_levels)
         self.item_bias = nn.Parameter(torch.zeros(n_items, n_levels)) if config.item_bias else None
@@ -69,8 +106,11 @@ class Conv4Rec(nn.Module):
             fan_in = layer.weight.shape[1]
             bound = 1.0 / math.sqrt(fan_in)
             with torch.no_grad():
-                # kaiming_uniform_(a=sqrt(5)) as in nn.Linear is uniform(-1/sqrt(fan_in), ...)
-                layer.weight.uniform_(-bound, bound, generator=generator)
+                # kaiming_uniform_(a=sqrt(5)) as in nn.Linear is uniform(-1/sqrt(fan_in), ...),
+                # drawn in nn.Linear's (out, in) order whatever the storage layout
+                weight = torch.empty(layer.weight.shape).uniform_(-bound, bound,
+                                                                  generator=generator)
+                layer.weight.copy_(weight)
                 layer.bias.uniform_(-bound, bound, generator=generator)
         for extra in (self.item_bias, self.encoder_shared, self.decoder_shared):
             if extra is not None:
@@ -132,22 +172,29 @@ class Conv4Rec(nn.Module):
             rows, items, levels: (nnz,); row_scale: (B,); output: (B, d).
         """
         first = self.encoder[0]
-        w3 = first.weight.view(-1, self.n_items, self.config.in_channels)  # (d0, m, K_in)
+        k_in = self.config.in_channels
+        table = first.table  # (m * K_in, d0), row i * K_in + k for item i, channel k
         emb = self.level_embeddings()  # (C, K_in)
-        d0 = w3.shape[0]
-        # Image of (item i, level c) in the first pre-activation, for every cell: one plain
-        # (d0*m, K_in) @ (K_in, C) product (faster than the equivalent einsum).
-        per_cell = (w3.reshape(-1, w3.shape[2]) @ emb.T).view(d0, -1).T  # (m*C, d0)
-        pre = torch.zeros(n_rows, d0, dtype=w3.dtype, device=w3.device)
-        pre.index_add_(0, rows, per_cell[items * self.n_levels + levels])
+        if rows.numel() > 1 and bool((rows[1:] < rows[:-1]).any()):
+            order = torch.argsort(rows, stable=True)
+            rows, items, levels = rows[order], items[order], levels[order]
+        # Each interaction (item i, level c) adds sum_k W[:, i*K_in + k] * emb[c, k]: a weighted
+        # bag of K_in rows of the table per interaction, one bag per batch row. Cost and memory
+        # grow with the number of interactions only (the table's gradient is one dense write).
+        channel = torch.arange(k_in, device=items.device)
+        index = (items[:, None] * k_in + channel).reshape(-1)
+        counts = torch.bincount(rows, minlength=n_rows)
+        offsets = (torch.cumsum(counts, 0) - counts) * k_in
+        pre = F.embedding_bag(index, table, offsets, mode="sum",
+                              per_sample_weights=emb[levels].reshape(-1))
         # Every item column also holds act(b_in); its image is one vector for all rows.
         off = self._act(self.input_conv.bias)
-        pre = pre + w3.sum(dim=1) @ off
+        pre = pre + table.view(self.n_items, k_in, -1).sum(dim=0).T @ off
         if self.encoder_shared is not None:
             # the item-shared part of the weights, applied without an (d0, m, K_in) copy:
             # the level embeddings summed over each row's interactions, plus m * act(b_in)
             shared_cell = emb @ self.encoder_shared.T  # (C, d0)
-            pre.index_add_(0, rows, shared_cell[levels])
+            pre = pre.index_add(0, rows, shared_cell[levels])
             pre = pre + self.n_items * (self.encoder_shared @ off)
         if row_scale is not None:
             pre = pre * row_scale[:, None]

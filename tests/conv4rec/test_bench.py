@@ -7,14 +7,15 @@ from conv4rec.config import Conv4RecConfig
 
 
 def test_step_flops_match_a_hand_count():
-    """The per-cell table (d0*m x K_in times K_in x C), the decoder (B x d x m*K_out) and the
-    output convolution (B*m x K_out x C) forward, backward twice that: 3 x 2 x multiply-adds;
-    plus the level embeddings (eye @ A_in^T, whose backward needs only A_in's gradient)."""
+    """The decoder (B x d x m*K_out) and the output convolution (B*m x K_out x C) forward,
+    backward twice that: 3 x 2 x multiply-adds; plus the level embeddings (eye @ A_in^T, whose
+    backward needs only A_in's gradient). The sparse input side is a weighted gather
+    (embedding_bag), which the counter does not count as a matrix product."""
     config = Conv4RecConfig(hidden=(32,), in_channels=4, out_channels=8, batch_size=16,
                             shared_weights=False)
     data = synthetic_like(40, 100, 800, 5)
-    d, m, c, k_in, k_out, b = 32, 100, 5, 4, 8, 16
-    forward = d * m * k_in * c + b * d * m * k_out + b * m * k_out * c
+    m, c, k_in, k_out, b, d = 100, 5, 4, 8, 16, 32
+    forward = b * d * m * k_out + b * m * k_out * c
     level_embeddings = 2 * (2 * c * c * k_in)
     assert step_flops(config, data) == 3 * 2 * forward + level_embeddings
 
