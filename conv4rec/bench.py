@@ -194,20 +194,52 @@ def bench_scale(config: Conv4RecConfig, n_steps: int, device: str, n_users: int 
                       "levels": n_levels}}
 
 
-def bench_growth(config: Conv4RecConfig, device: str, repeats: int) -> dict:
-    """Mean time of a training step while the items grow (interactions fixed) and while the
-    interactions grow (items fixed): the input side should be linear in the interactions."""
+#: (items, interactions per user) of ``bench_growth``: items grow at 50 per user, then
+#: interactions grow at 4000 items.
+GROWTH_SHAPES = ((1000, 50), (2000, 50), (4000, 50), (8000, 50), (16000, 50),
+                 (4000, 25), (4000, 100), (4000, 200), (4000, 400), (4000, 800), (4000, 1600))
+
+
+def bench_growth(config: Conv4RecConfig, device: str, repeats: int,
+                 shapes: tuple[tuple[int, int], ...] = GROWTH_SHAPES) -> dict:
+    """Time of a training step (forward, backward, AdamW) and of the input side alone (the
+    first encoder layer, forward and backward) for one batch of users, while the items grow
+    (interactions fixed) and while the interactions grow (items fixed). The input side should
+    grow linearly in the interactions; the step with the number of items (the m·K·d weights)."""
+    from conv4rec.model import Conv4Rec
+
     rows = []
-    for n_items, per_user in [(1000, 50), (2000, 50), (4000, 50), (8000, 50),
-                              (4000, 25), (4000, 100), (4000, 200), (4000, 400)]:
-        data = synthetic_like(config.batch_size, n_items, config.batch_size * per_user, 5)
-        est = Conv4RecEstimator(config.replace(epochs=1, patience=0, validation_fraction=0.0,
-                                               batch_size=config.batch_size),
-                                device=device, progress=False)
-        result = timed(_epoch_runner(est, data), repeats)  # one epoch = one step here
+    b = config.batch_size
+    for n_items, per_user in shapes:
+        data = synthetic_like(b, n_items, b * per_user, 5)
+        rows_data = RowData.from_interactions(data)
+        model = Conv4Rec(n_items, 5, config).to(device)
+        model.reset_parameters(torch.Generator().manual_seed(0))
+        opt = torch.optim.AdamW(model.parameters(), lr=config.lr, fused=True)
+        rng = np.random.default_rng(0)
+        batch = np.arange(b)
+        step = timed(lambda: _synced(device, training_step, model, opt, rows_data, batch, rng,
+                                     config.target_fraction, device), repeats)
+        pos, batch_row = rows_data.gather(batch)
+        coo = [torch.as_tensor(a, device=device) for a in
+               (batch_row, rows_data.items[pos], rows_data.levels[pos])]
+
+        def input_side() -> None:
+            model.zero_grad()
+            model.encode(*coo, b).sum().backward()
+
+        encode = timed(lambda: _synced(device, input_side), repeats)
         rows.append({"n_items": n_items, "interactions_per_user": per_user,
-                     "step_s": result["median_s"]})
+                     "interactions": int(len(pos)), "step_s": step["median_s"],
+                     "input_side_s": encode["median_s"]})
     return {"growth": rows}
+
+
+def _synced(device: str, fn: Callable, *args) -> None:
+    """``fn(*args)``, waiting for the GPU to finish when there is one (honest timings)."""
+    fn(*args)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 def _summary(name: str, result: dict) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conv4rec.bench import step_flops, synthetic_like, timed
+from conv4rec.bench import bench_growth, step_flops, synthetic_like, timed
 from conv4rec.config import Conv4RecConfig
 
 
@@ -28,3 +28,11 @@ def test_synthetic_like_has_the_requested_shape():
 def test_timed_reports_median_and_spread():
     result = timed(lambda: sum(range(100)), 3)
     assert result["min_s"] <= result["median_s"] <= result["max_s"] and result["repeats"] == 3
+
+
+def test_growth_times_the_step_and_the_input_side_of_each_shape():
+    config = Conv4RecConfig(hidden=(8,), batch_size=4)
+    rows = bench_growth(config, "cpu", repeats=1, shapes=((30, 5), (30, 10)))["growth"]
+    assert [(r["n_items"], r["interactions_per_user"]) for r in rows] == [(30, 5), (30, 10)]
+    assert all(0 < r["interactions"] <= 4 * r["interactions_per_user"] for r in rows)
+    assert all(r["step_s"] > 0 and r["input_side_s"] > 0 for r in rows)
