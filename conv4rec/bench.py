@@ -270,11 +270,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=20, help="training steps timed by scale")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--in-channels", type=int, help="K_in (default: Conv4RecConfig's)")
+    parser.add_argument("--out-channels", type=int, help="K_out (default: Conv4RecConfig's)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     config = Conv4RecConfig()
+    for field in ("in_channels", "out_channels"):
+        if getattr(args, field) is not None:
+            try:
+                config = config.replace(**{field: getattr(args, field)})
+            except ValueError as exc:
+                parser.error(str(exc))
     try:
         if args.what in ("scale", "growth"):
             result = (bench_scale(config, args.steps, args.device) if args.what == "scale"
@@ -287,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result.update(device=args.device, threads=torch.get_num_threads())
+    result.update(device=args.device, threads=torch.get_num_threads(),
+                  channels=f"K_in={config.in_channels}, K_out={config.out_channels}")
     print(json.dumps(result, indent=2) if args.json else _summary(args.what, result))
     return 0
 
