@@ -54,7 +54,7 @@ logger = logging.getLogger(__name__)
 CACHE_VERSION = 1
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 EXPLICIT_MODELS = ("global_mean", "user_item_bias", "biased_mf", "i_autorec", "srmgcnn",
-                   "conv4rec")
+                   "conv4rec", "conv4rec_user")
 RANKING_MODELS = ("popularity", "ease", "mult_vae", "conv4rec")
 POP_BETA = 0.5
 RANKING_OPTIONS = {"recall_ks": (20, 50), "ndcg_ks": (100,), "pop_betas": (POP_BETA,)}
@@ -88,11 +88,22 @@ class Conv4RecModel:
         return conv4rec_fold_in_scores(self.estimator_, inputs, users)
 
 
+class Conv4RecUserModel(Conv4RecModel):
+    """Conv4Rec in its default user orientation in an explicit table: the same single model
+    that the ranking tables use, beside the ``conv4rec`` row (whose explicit config may pick
+    the item orientation), so that "one model for both tasks" can be read off the tables."""
+
+    name = "conv4rec_user"
+
+
 def model_class(name: str) -> type:
     if name == "conv4rec":
         return Conv4RecModel
+    if name == "conv4rec_user":
+        return Conv4RecUserModel
     if name not in BASELINES:
-        raise ValueError(f"unknown model {name!r}; known: conv4rec, {', '.join(BASELINES)}")
+        raise ValueError(f"unknown model {name!r}; known: conv4rec, conv4rec_user, "
+                         f"{', '.join(BASELINES)}")
     return BASELINES[name]
 
 
@@ -331,8 +342,9 @@ SEARCH_SPACES: dict[str, dict[str, Sequence]] = {
                  "hidden": [300, 600], "weight_decay": [0.0, 1e-5]},
     "conv4rec": {"in_channels": [4, 8, 16], "out_channels": [4, 8, 16],
                  "hidden": [(128,), (256,), (512,)], "weight_decay": [1e-5, 1e-4, 1e-3],
-                 "dropout": [0.0, 0.2], "target_fraction": [0.1, 0.25]},
+                 "dropout": [0.0, 0.5, 0.7], "target_fraction": [0.1, 0.25]},
 }
+SEARCH_SPACES["conv4rec_user"] = SEARCH_SPACES["conv4rec"]
 
 
 def validation_split(table: Table) -> Split:

@@ -109,3 +109,17 @@ def test_cli_registers_benchmark(tiny, capsys):
                  "--out", str(tmp / "r"), "--models", "global_mean"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert list(printed[0]["rows"]) == ["global_mean"]
+
+
+def test_explicit_tables_carry_the_default_user_model_beside_the_tuned_one(tiny):
+    """``conv4rec_user`` is the default user-orientation config (the single model of the
+    ranking tables) even where an explicit ``conv4rec`` config picks the item orientation."""
+    tmp, _ = tiny
+    (tmp / "configs").mkdir()
+    (tmp / "configs" / "conv4rec__explicit.json").write_text(
+        json.dumps({"config": {"orientation": "item"}}))
+    assert benchmark.load_config("conv4rec", "tiny", "explicit").orientation == "item"
+    user = benchmark.load_config("conv4rec_user", "tiny", "explicit")
+    assert user == benchmark.Conv4RecConfig() and user.orientation == "user"
+    assert benchmark.model_class("conv4rec_user")(user).name == "conv4rec_user"
+    assert {"conv4rec", "conv4rec_user"} <= set(benchmark.EXPLICIT_MODELS)
