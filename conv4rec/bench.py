@@ -9,7 +9,8 @@ Subcommands (each repeats its measurement and prints the median and the spread):
 * ``rank``: full-ranking inference (scores of every item for every user);
 * ``bounds``: computing every registered bound of a checkpoint of that size;
 * ``scale``: training steps on a synthetic dataset shaped like ML-20M, with peak memory;
-* ``growth``: time of a training step as the number of items and of interactions grows.
+* ``growth``: time of a training step as the number of items and of interactions grows;
+* ``profile``: where a training step's time goes (``torch.profiler``, top operators).
 
 Timings depend on the machine and on what else runs on it; the ratios printed beside them
 compare two things measured in the same process, one after the other.
@@ -179,9 +180,8 @@ def bench_scale(config: Conv4RecConfig, n_steps: int, device: str, n_users: int 
     for step in range(n_steps + 1):
         rows = rng.choice(n_users, size=config.batch_size, replace=False)
         start = time.perf_counter()
-        training_step(model, opt, rows_data, rows, rng, config.target_fraction, device)
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
+        _synced(device, training_step, model, opt, rows_data, rows, rng,
+                config.target_fraction, device)
         if step:  # the first step is a warm-up
             times.append(time.perf_counter() - start)
     step_s = statistics.median(times)
@@ -235,6 +235,42 @@ def bench_growth(config: Conv4RecConfig, device: str, repeats: int,
     return {"growth": rows}
 
 
+def bench_profile(data: Interactions, config: Conv4RecConfig, n_steps: int,
+                  device: str) -> dict:
+    """Where a training step's time goes: ``n_steps`` steps of random user batches under
+    ``torch.profiler`` (after one warm-up step), grouped into the model's parts by operator
+    and input shape, each as a share of the profiled self time."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from conv4rec.model import Conv4Rec
+
+    model = Conv4Rec(data.n_items, data.n_levels, config).to(device)
+    model.reset_parameters(torch.Generator().manual_seed(0))
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, fused=True)
+    rows_data = RowData.from_interactions(data)
+    rng = np.random.default_rng(0)
+    users = np.flatnonzero(rows_data.counts)
+
+    def step() -> None:
+        rows = np.sort(rng.choice(users, size=min(config.batch_size, len(users)),
+                                  replace=False))
+        _synced(device, training_step, model, opt, rows_data, rows, rng,
+                config.target_fraction, device)
+
+    step()
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA]
+                                           if device.startswith("cuda") else [])
+    with profile(activities=activities, record_shapes=True) as prof:
+        for _ in range(n_steps):
+            step()
+    events = prof.key_averages(group_by_input_shape=True)
+    total = sum(e.self_cpu_time_total for e in events)
+    top = sorted(events, key=lambda e: e.self_cpu_time_total, reverse=True)[:15]
+    return {"steps": n_steps, "ms_per_step": total / 1e3 / n_steps,
+            "top_ops": [{"op": e.key, "shapes": str(e.input_shapes)[:80],
+                         "share": e.self_cpu_time_total / total} for e in top]}
+
+
 def _synced(device: str, fn: Callable, *args) -> None:
     """``fn(*args)``, waiting for the GPU to finish when there is one (honest timings)."""
     fn(*args)
@@ -263,11 +299,12 @@ def _summary(name: str, result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conv4rec.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("epoch", "rank", "bounds", "scale", "growth"))
+    parser.add_argument("what", choices=("epoch", "rank", "bounds", "scale", "growth",
+                                         "profile"))
     parser.add_argument("--data", default="ml-1m", help="dataset name or path (default ml-1m)")
     parser.add_argument("--split", help="split name")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=20, help="training steps timed by scale")
+    parser.add_argument("--steps", type=int, default=20, help="training steps timed by scale or profiled by profile")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     parser.add_argument("--in-channels", type=int, help="K_in (default: Conv4RecConfig's)")
@@ -289,8 +326,11 @@ def main(argv: list[str] | None = None) -> int:
                       else bench_growth(config, args.device, args.repeats))
         else:
             data = load_dataset(args.data, args.split).train
-            bench = {"epoch": bench_epoch, "rank": bench_rank, "bounds": bench_bounds}
-            result = bench[args.what](data, config, args.repeats, args.device)
+            if args.what == "profile":
+                result = bench_profile(data, config, args.steps, args.device)
+            else:
+                bench = {"epoch": bench_epoch, "rank": bench_rank, "bounds": bench_bounds}
+                result = bench[args.what](data, config, args.repeats, args.device)
             result["data"] = f"{args.data}: {data.n_users}x{data.n_items}, {data.n_observed}"
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)

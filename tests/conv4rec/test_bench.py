@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conv4rec.bench import bench_growth, step_flops, synthetic_like, timed
+from conv4rec.bench import bench_growth, bench_profile, step_flops, synthetic_like, timed
 from conv4rec.config import Conv4RecConfig
 
 
@@ -36,3 +36,11 @@ def test_growth_times_the_step_and_the_input_side_of_each_shape():
     assert [(r["n_items"], r["interactions_per_user"]) for r in rows] == [(30, 5), (30, 10)]
     assert all(0 < r["interactions"] <= 4 * r["interactions_per_user"] for r in rows)
     assert all(r["step_s"] > 0 and r["input_side_s"] > 0 for r in rows)
+
+
+def test_profile_reports_shares_of_the_step():
+    config = Conv4RecConfig(hidden=(8,), batch_size=4)
+    result = bench_profile(synthetic_like(12, 30, 120, 5), config, n_steps=2, device="cpu")
+    shares = [op["share"] for op in result["top_ops"]]
+    assert result["ms_per_step"] > 0 and shares == sorted(shares, reverse=True)
+    assert 0 < sum(shares) <= 1 + 1e-9
