@@ -58,7 +58,7 @@ _CONFIG_FLAGS = {
     "decoder_activation": str, "input_scaling": str, "dropout": float, "alpha": float,
     "beta": float, "target": str, "target_fraction": float, "input_dropout": float,
     "eta": float, "epochs": int, "batch_size": int, "lr": float, "weight_decay": float,
-    "patience": int, "validation_fraction": float, "monitor": str,
+    "patience": int, "validation_fraction": float, "monitor": str, "lr_drops": int,
 }
 
 

@@ -15,6 +15,10 @@ MONITORS = ("loss", "rmse")
 INPUT_SCALINGS = ("none", "sqrt", "mean")
 
 
+#: option -> the value that switches it off (see ``Conv4RecConfig.to_dict``)
+_WRITTEN_ONLY_WHEN_ON = {"lr_drops": 0}
+
+
 class ConfigError(ValueError):
     """A configuration field has a bad value; the message names the field and the value."""
 
@@ -70,6 +74,8 @@ class Conv4RecConfig:
     monitor : what early stopping watches on the held-out interactions: the loss ("loss", the
         training objective) or the RMSE of the expected rating ("rmse", for explicit tasks;
         the implicit part of the loss tends to overfit before the explicit part).
+    lr_drops : when early stopping would stop, go back to the best weights, divide the
+        learning rate by 10 and go on, up to this many times (0 = stop at once).
     """
 
     orientation: str = "user"
@@ -97,6 +103,7 @@ class Conv4RecConfig:
     patience: int = 10
     validation_fraction: float = 0.05
     monitor: str = "loss"
+    lr_drops: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -125,6 +132,8 @@ class Conv4RecConfig:
         _check(self.alpha >= 0 and self.beta >= 0 and self.alpha + self.beta > 0, "alpha/beta",
                (self.alpha, self.beta), "expected non-negative weights, not both zero")
         _check(self.monitor in MONITORS, "monitor", self.monitor, f"expected one of {MONITORS}")
+        _check(isinstance(self.lr_drops, int) and self.lr_drops >= 0, "lr_drops", self.lr_drops,
+               "expected an integer >= 0")
         _check(self.lr > 0, "lr", self.lr, "expected > 0")
         _check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "expected >= 0")
         _check(isinstance(self.patience, int) and self.patience >= 0, "patience", self.patience,
@@ -138,8 +147,14 @@ class Conv4RecConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON-able values. Options added after results were cached are written
+        only when switched on, so configs that leave them off keep their hashes (cache keys,
+        result folders) and their JSON; ``from_dict`` restores the default."""
         d = dataclasses.asdict(self)
         d["hidden"] = list(self.hidden)
+        for name, off in _WRITTEN_ONLY_WHEN_ON.items():
+            if d[name] == off:
+                del d[name]
         return d
 
     @classmethod

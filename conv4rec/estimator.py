@@ -221,6 +221,7 @@ class Conv4RecEstimator:
                                       weight_decay=cfg.weight_decay, fused=True)
         epoch_rng = np.random.default_rng(seed_epochs)
         dropout_gen = _torch_generator(seed_dropout, self.device)
+        drops_left = cfg.lr_drops
         self.history_: list[dict] = []
         best = (math.inf, None, -1)
         show = self.progress and sys.stderr.isatty()
@@ -250,7 +251,8 @@ class Conv4RecEstimator:
                 optimizer.step()
                 total += loss.item() * len(rows)
                 count += len(rows)
-            record = {"epoch": epoch + 1, "train_loss": total / max(count, 1)}
+            record = {"epoch": epoch + 1, "train_loss": total / max(count, 1),
+                      "lr": optimizer.param_groups[0]["lr"]}
             if len(val_rows):
                 record.update(self._validation(rows_data, val_rows, fit_mask, val_mask))
             record["seconds"] = time.perf_counter() - start
@@ -265,7 +267,14 @@ class Conv4RecEstimator:
                     state = {k: v.detach().clone() for k, v in self.model_.state_dict().items()}
                     best = (watched, state, epoch + 1)
                 elif epoch + 1 - best[2] >= cfg.patience:
-                    break
+                    if not drops_left:
+                        break
+                    # go back to the best weights and go on with a 10x smaller step
+                    drops_left -= 1
+                    self.model_.load_state_dict(best[1])
+                    for group in optimizer.param_groups:
+                        group["lr"] /= 10.0
+                    best = (best[0], best[1], epoch + 1)
         bar.close()
         if best[1] is not None:
             self.model_.load_state_dict(best[1])

@@ -20,12 +20,24 @@ def test_round_trip_is_exact(config):
 @pytest.mark.parametrize("field, value", [
     ("orientation", "diagonal"), ("in_channels", 0), ("hidden", ()), ("activation", "gelu"),
     ("target", "some"), ("target_fraction", 1.0), ("dropout", -0.1), ("eta", 1.0),
-    ("lr", 0.0), ("epochs", 0), ("input_scaling", "log"), ("patience", -1),
+    ("lr", 0.0), ("epochs", 0), ("input_scaling", "log"), ("patience", -1), ("lr_drops", -1),
 ])
 def test_bad_field_is_named_with_its_value(field, value):
     with pytest.raises(ConfigError, match=field) as err:
         Conv4RecConfig(**{field: value})
     assert repr(value) in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("lr_drops", [0, 2])
+def test_an_option_left_off_is_not_written(lr_drops):
+    # cache keys and result folders hash to_dict(): an option added later must not change the
+    # JSON of the configs that leave it off, and must round-trip when it is on
+    config = Conv4RecConfig(lr_drops=lr_drops)
+    d = config.to_dict()
+    others = {f.name for f in dataclasses.fields(Conv4RecConfig)} - {"lr_drops"}
+    assert set(d) == others | ({"lr_drops"} if lr_drops else set())
+    assert Conv4RecConfig.from_dict(d) == config
+    assert (config.short_hash() == Conv4RecConfig().short_hash()) == (lr_drops == 0)
 
 
 def test_frozen_and_keyword_only():

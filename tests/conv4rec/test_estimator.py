@@ -95,6 +95,25 @@ def test_early_stopping_keeps_the_best_epoch(data):
     assert len(est.history_) <= est.best_epoch_ + 3
 
 
+def test_lr_drops_go_on_from_the_best_weights_with_a_tenth_of_the_step(data):
+    config = TINY.replace(epochs=60, patience=2, lr=3e-2, lr_drops=1)
+    est = fit(data, config)
+    lrs = [h["lr"] for h in est.history_]
+    assert lrs[0] == config.lr and set(lrs) == {config.lr, config.lr / 10}
+    drop = lrs.index(config.lr / 10)  # the first epoch run with the smaller step
+    # it came after `patience` epochs without improvement on the best epoch so far
+    best_before = int(np.argmin([h["val_loss"] for h in est.history_[:drop]])) + 1
+    assert drop == best_before + config.patience
+    # the best epoch over the whole run is the one kept
+    losses = [h["val_loss"] for h in est.history_]
+    assert est.best_epoch_ == int(np.argmin(losses)) + 1
+    assert len(est.history_) < config.epochs
+    plain = fit(data, config.replace(lr_drops=0))
+    assert {h["lr"] for h in plain.history_} == {config.lr}
+    assert len(plain.history_) == drop  # without drops it stops where the first drop came
+    assert [h["val_loss"] for h in plain.history_] == losses[:drop]
+
+
 def test_all_mode_and_item_orientation_give_distributions(data):
     for config in (TINY.replace(target="all"), TINY.replace(orientation="item")):
         est = fit(data, config)
