@@ -342,7 +342,8 @@ SEARCH_SPACES: dict[str, dict[str, Sequence]] = {
                  "hidden": [300, 600], "weight_decay": [0.0, 1e-5]},
     "conv4rec": {"in_channels": [4, 8, 16], "out_channels": [4, 8, 16],
                  "hidden": [(128,), (256,), (512,)], "weight_decay": [1e-5, 1e-4, 1e-3],
-                 "dropout": [0.0, 0.5, 0.7], "target_fraction": [0.1, 0.25]},
+                 "dropout": [0.0, 0.5, 0.7], "target_fraction": [0.1, 0.25],
+                 "input_scaling": ["sqrt", "mean"], "lr_drops": [0, 2]},
 }
 SEARCH_SPACES["conv4rec_user"] = SEARCH_SPACES["conv4rec"]
 

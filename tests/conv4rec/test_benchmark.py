@@ -123,3 +123,12 @@ def test_explicit_tables_carry_the_default_user_model_beside_the_tuned_one(tiny)
     assert user == benchmark.Conv4RecConfig() and user.orientation == "user"
     assert benchmark.model_class("conv4rec_user")(user).name == "conv4rec_user"
     assert {"conv4rec", "conv4rec_user"} <= set(benchmark.EXPLICIT_MODELS)
+
+
+@pytest.mark.parametrize("model", sorted(benchmark.SEARCH_SPACES))
+def test_every_search_space_value_makes_a_valid_config(model):
+    cls = benchmark.model_class(model)
+    base = cls.config_class()
+    for field, values in benchmark.SEARCH_SPACES[model].items():
+        for value in values:
+            assert getattr(base.replace(**{field: value}), field) == value
