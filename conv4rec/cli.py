@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -59,6 +60,7 @@ _CONFIG_FLAGS = {
     "beta": float, "target": str, "target_fraction": float, "input_dropout": float,
     "eta": float, "epochs": int, "batch_size": int, "lr": float, "weight_decay": float,
     "patience": int, "validation_fraction": float, "monitor": str, "lr_drops": int,
+    "column_l2": float, "refine_steps": int, "refine_lr": float,
 }
 
 
@@ -79,7 +81,8 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
 
 
 def _config_from_args(args: argparse.Namespace) -> Conv4RecConfig:
-    fields: dict = {}
+    # start from every default: a JSON file that leaves an option out gets the default
+    fields: dict = dataclasses.asdict(Conv4RecConfig())
     if args.config:
         try:
             fields.update(json.loads(args.config.read_text()))
@@ -129,7 +132,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     test = _known_users_only(split)
     metrics = evaluate_on_split(est, test)
     metrics.update(train_seconds=train_seconds, epochs_run=len(est.history_),
-                   best_epoch=est.best_epoch_, dataset=str(args.data), split=split.name,
+                   best_epoch=est.best_epoch_, refine_steps=est.refine_steps_,
+                   dataset=str(args.data), split=split.name,
                    seed=args.seed, config=config.to_dict())
     risk = est.risk_report(test)
     out = Path(args.out)

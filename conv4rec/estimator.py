@@ -123,6 +123,8 @@ class Conv4RecEstimator:
     initial_state_ : dict, the weights before training (the bounds use distances to them).
     """
 
+    refine_steps_ = 0  # refinement steps used when predicting (set by fit and load)
+
     def __init__(self, config: Conv4RecConfig | None = None, *, device: str = "cpu",
                  progress: bool = True) -> None:
         self.config = config or Conv4RecConfig()
@@ -135,12 +137,26 @@ class Conv4RecEstimator:
 
     # -------------------------------------------------------------- batches
     def _forward(self, rows_data: RowData, rows: np.ndarray, input_mask: np.ndarray | None,
-                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, np.ndarray,
-                                                                     np.ndarray]:
-        """Logits of a batch of rows given the interactions kept by ``input_mask``.
+                 generator: torch.Generator | None = None, refine_steps: int = 0
+                 ) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+        """Logits of a batch of rows given the interactions kept by ``input_mask``, the codes
+        refined by ``refine_steps`` steps first (see ``Conv4RecConfig.refine_steps``).
 
         Returns the logits (B, m, C), the positions of the batch's interactions in
         ``rows_data`` and their batch row.
+        """
+        in_rows, in_items, in_levels, scale, pos, batch_row = self._inputs(rows_data, rows,
+                                                                           input_mask)
+        if not refine_steps:
+            logits = self.model_(in_rows, in_items, in_levels, len(rows), scale, generator)
+            return logits, pos, batch_row
+        codes = self.model_.encode(in_rows, in_items, in_levels, len(rows), scale)
+        codes = self._refined_codes(codes, in_rows, in_items, in_levels, refine_steps)[-1]
+        return self.model_.decode(codes), pos, batch_row
+
+    def _inputs(self, rows_data: RowData, rows: np.ndarray, input_mask: np.ndarray | None):
+        """The input interactions of a batch of rows in COO form (batch row, item, level), the
+        rows' input scaling, and the positions of the batch's interactions with their batch row.
         """
         pos, batch_row = rows_data.gather(rows)
         keep = np.ones(len(pos), bool) if input_mask is None else input_mask[pos]
@@ -159,8 +175,26 @@ class Conv4RecEstimator:
         in_levels = torch.as_tensor(rows_data.levels[pos][keep], device=dev)
         n_in = torch.bincount(in_rows, minlength=len(rows))
         scale = _row_scale(n_in, self.config.input_scaling)
-        logits = self.model_(in_rows, in_items, in_levels, len(rows), scale, generator)
-        return logits, pos, batch_row
+        return in_rows, in_items, in_levels, scale, pos, batch_row
+
+    def _refined_codes(self, codes: torch.Tensor, rows: torch.Tensor, items: torch.Tensor,
+                       levels: torch.Tensor, steps: int) -> list[torch.Tensor]:
+        """The codes after 0, 1, ..., ``steps`` Adam steps on the loss of each row's own input
+        interactions (MAP fold-in), the network fixed. Each row's loss is summed, not averaged
+        over the batch, so a row's refinement does not depend on the other rows of its batch."""
+        cfg = self.config
+        out = [codes]
+        with torch.enable_grad():
+            z = codes.detach().clone().requires_grad_(True)
+            optimizer = torch.optim.Adam([z], lr=cfg.refine_lr)
+            for _ in range(steps):
+                loss = interaction_losses(self.model_.decode(z), rows, items, levels,
+                                          alpha=cfg.alpha, beta=cfg.beta).sum()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward(inputs=[z])
+                optimizer.step()
+                out.append(z.detach().clone())
+        return out
 
     def _batch_loss(self, rows_data: RowData, rows: np.ndarray, input_mask: np.ndarray | None,
                     target_mask: np.ndarray | None, generator: torch.Generator | None = None,
@@ -241,20 +275,24 @@ class Conv4RecEstimator:
             for b in range(0, len(order), cfg.batch_size):
                 rows = order[b:b + cfg.batch_size]
                 loss = self._batch_loss(rows_data, rows, input_mask, target_mask, dropout_gen)
+                objective = loss
+                if cfg.column_l2 > 0:
+                    objective = loss + 0.5 * cfg.column_l2 * sum(
+                        p.square().sum() for p in self.model_.column_parameters())
                 if not torch.isfinite(loss):
                     raise TrainingError(
                         f"loss became {loss.item()} at epoch {epoch + 1}, batch "
                         f"{b // cfg.batch_size + 1}: lower the learning rate (lr={cfg.lr}) "
                         f"or raise weight_decay")
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                objective.backward()
                 optimizer.step()
                 total += loss.item() * len(rows)
                 count += len(rows)
             record = {"epoch": epoch + 1, "train_loss": total / max(count, 1),
                       "lr": optimizer.param_groups[0]["lr"]}
             if len(val_rows):
-                record.update(self._validation(rows_data, val_rows, fit_mask, val_mask))
+                record.update(self._validation(rows_data, val_rows, fit_mask, val_mask)[0])
             record["seconds"] = time.perf_counter() - start
             record["norms"] = self.layer_norms()
             self.history_.append(record)
@@ -280,31 +318,45 @@ class Conv4RecEstimator:
             self.model_.load_state_dict(best[1])
         self.best_epoch_ = best[2] if best[1] is not None else len(self.history_)
         self.model_.fold_shared_weights()
+        self.refine_steps_, self.refine_curve_ = 0, []
+        if cfg.refine_steps and len(val_rows):
+            self.refine_curve_ = self._validation(rows_data, val_rows, fit_mask, val_mask,
+                                                  cfg.refine_steps)
+            self.refine_steps_ = int(np.argmin([c["val_" + cfg.monitor]
+                                                for c in self.refine_curve_]))
         self.model_.eval()
         return self
 
     @torch.no_grad()
     def _validation(self, rows_data: RowData, val_rows: np.ndarray, fit_mask: np.ndarray,
-                    val_mask: np.ndarray) -> dict[str, float]:
+                    val_mask: np.ndarray, refine_steps: int = 0) -> list[dict[str, float]]:
+        """Loss and RMSE of the held-out interactions predicted from the others: one entry per
+        number of refinement steps, 0 to ``refine_steps``."""
         self.model_.eval()
-        losses, sq_err, n_err = [], 0.0, 0
+        n = refine_steps + 1
+        losses, sq_err, n_err = [[] for _ in range(n)], np.zeros(n), 0
         for b in range(0, len(val_rows), 256):
             rows = val_rows[b:b + 256]
-            logits, pos, batch_row = self._forward(rows_data, rows, fit_mask)
+            in_rows, in_items, in_levels, scale, pos, batch_row = self._inputs(rows_data, rows,
+                                                                               fit_mask)
+            codes = self.model_.encode(in_rows, in_items, in_levels, len(rows), scale)
             sel = val_mask[pos]
             t_rows = torch.as_tensor(batch_row[sel], device=self.device)
             t_items = torch.as_tensor(rows_data.items[pos][sel], device=self.device)
             t_levels = rows_data.levels[pos][sel]
-            losses.append(interaction_losses(
-                logits, t_rows, t_items, torch.as_tensor(t_levels, device=self.device),
-                alpha=self.config.alpha, beta=self.config.beta))
-            log_q = joint_log_softmax(logits)[t_rows, t_items][:, None, :]
-            pred = expected_rating(log_q, self.levels_)[:, 0].cpu().numpy()
-            sq_err += float(((pred - self.levels_[t_levels]) ** 2).sum())
+            for k, z in enumerate(self._refined_codes(codes, in_rows, in_items, in_levels,
+                                                      refine_steps)):
+                logits = self.model_.decode(z)
+                losses[k].append(interaction_losses(
+                    logits, t_rows, t_items, torch.as_tensor(t_levels, device=self.device),
+                    alpha=self.config.alpha, beta=self.config.beta))
+                log_q = joint_log_softmax(logits)[t_rows, t_items][:, None, :]
+                pred = expected_rating(log_q, self.levels_)[:, 0].cpu().numpy()
+                sq_err[k] += float(((pred - self.levels_[t_levels]) ** 2).sum())
             n_err += len(t_levels)
         self.model_.train()
-        return {"val_loss": torch.cat(losses).mean().item(),
-                "val_rmse": math.sqrt(sq_err / max(n_err, 1))}
+        return [{"val_loss": torch.cat(losses[k]).mean().item(),
+                 "val_rmse": math.sqrt(sq_err[k] / max(n_err, 1))} for k in range(n)]
 
     # ---------------------------------------------------------- inspection
     @torch.no_grad()
@@ -345,8 +397,8 @@ class Conv4RecEstimator:
         users = np.arange(data.n_users) if users is None else np.asarray(users, dtype=np.int64)
         if self.config.orientation == "user":
             rows_data = self._rows_data if profiles is None else RowData.from_interactions(data)
-            parts = [joint_log_softmax(self._forward(rows_data, users[b:b + batch_size],
-                                                     None)[0]).cpu()
+            parts = [joint_log_softmax(self._forward(rows_data, users[b:b + batch_size], None,
+                                                     refine_steps=self.refine_steps_)[0]).cpu()
                      for b in range(0, len(users), batch_size)]
             return torch.cat(parts) if parts else torch.empty(0, data.n_items, data.n_levels)
         # item orientation: rows are items, columns users
@@ -356,7 +408,8 @@ class Conv4RecEstimator:
         log_share = torch.log(item_counts.clamp(min=1))
         for b in range(0, n_items, batch_size):
             rows = np.arange(b, min(b + batch_size, n_items))
-            log_q = joint_log_softmax(self._forward(self._rows_data, rows, None)[0]).cpu()
+            log_q = joint_log_softmax(self._forward(self._rows_data, rows, None,
+                                                    refine_steps=self.refine_steps_)[0]).cpu()
             out[:, rows, :] = log_q[:, users, :].permute(1, 0, 2) + log_share[rows, None]
         flat = out.view(len(users), -1)
         return (flat - torch.logsumexp(flat, dim=-1, keepdim=True)).view_as(out)
@@ -502,6 +555,7 @@ class Conv4RecEstimator:
             "item_ids": [str(i) for i in data.item_ids.tolist()],
             "history": getattr(self, "history_", []),
             "best_epoch": getattr(self, "best_epoch_", None),
+            "refine_steps": self.refine_steps_,
         }
         if self.history_:
             last = self.history_[self.best_epoch_ - 1]
@@ -546,5 +600,6 @@ class Conv4RecEstimator:
         est._rows_data = RowData.from_interactions(est._rows_view(data))
         est.history_ = meta.get("history", [])
         est.best_epoch_ = meta.get("best_epoch")
+        est.refine_steps_ = int(meta.get("refine_steps", 0))
         est.metadata_ = meta
         return est

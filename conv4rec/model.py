@@ -117,6 +117,12 @@ class Conv4Rec(nn.Module):
                 with torch.no_grad():
                     extra.zero_()
 
+    def column_parameters(self) -> list[torch.Tensor]:
+        """The parameters with one slice per column (item): the first encoder matrix, the
+        decoder's weight and bias, the item bias."""
+        out = [self.encoder[0].table, self.decoder.weight, self.decoder.bias]
+        return out + ([self.item_bias] if self.item_bias is not None else [])
+
     @torch.no_grad()
     def fold_shared_weights(self) -> None:
         """Move the item-shared components into the per-item matrices and zero them.

@@ -21,6 +21,7 @@ def test_round_trip_is_exact(config):
     ("orientation", "diagonal"), ("in_channels", 0), ("hidden", ()), ("activation", "gelu"),
     ("target", "some"), ("target_fraction", 1.0), ("dropout", -0.1), ("eta", 1.0),
     ("lr", 0.0), ("epochs", 0), ("input_scaling", "log"), ("patience", -1), ("lr_drops", -1),
+    ("column_l2", -1.0), ("refine_steps", -1), ("refine_lr", 0.0),
 ])
 def test_bad_field_is_named_with_its_value(field, value):
     with pytest.raises(ConfigError, match=field) as err:
@@ -28,16 +29,18 @@ def test_bad_field_is_named_with_its_value(field, value):
     assert repr(value) in str(err.value) and "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("lr_drops", [0, 2])
-def test_an_option_left_off_is_not_written(lr_drops):
+@pytest.mark.parametrize("option, on", [("lr_drops", 2), ("column_l2", 1e-4),
+                                        ("refine_steps", 10), ("refine_lr", 0.05)])
+def test_an_option_left_off_is_not_written(option, on):
     # cache keys and result folders hash to_dict(): an option added later must not change the
-    # JSON of the configs that leave it off, and must round-trip when it is on
-    config = Conv4RecConfig(lr_drops=lr_drops)
-    d = config.to_dict()
-    others = {f.name for f in dataclasses.fields(Conv4RecConfig)} - {"lr_drops"}
-    assert set(d) == others | ({"lr_drops"} if lr_drops else set())
-    assert Conv4RecConfig.from_dict(d) == config
-    assert (config.short_hash() == Conv4RecConfig().short_hash()) == (lr_drops == 0)
+    # JSON of the configs that leave it off, must round-trip when on, and a stored dict that
+    # lacks it (written before it existed) must read back with it off
+    plain = Conv4RecConfig()
+    config = plain.replace(**{option: on})
+    assert option not in plain.to_dict() and config.to_dict()[option] == on
+    assert Conv4RecConfig.from_dict(config.to_dict()) == config
+    assert Conv4RecConfig.from_dict(plain.to_dict()) == plain
+    assert config.short_hash() != plain.short_hash()
 
 
 def test_frozen_and_keyword_only():

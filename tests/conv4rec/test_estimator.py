@@ -204,3 +204,42 @@ def test_repeated_draws_are_one_input_cell_and_several_targets():
                             user_ids=base.user_ids, item_ids=base.item_ids)
     est2 = fit(repeated)
     assert est2.to_checkpoint().metadata["max_input_interactions"] == 5
+
+
+def test_refinement_steps_are_chosen_on_validation_and_raise_the_inputs_likelihood(data, tmp_path):
+    est = fit(data, TINY.replace(epochs=5, refine_steps=6, refine_lr=0.05))
+    curve = [c["val_loss"] for c in est.refine_curve_]
+    assert len(curve) == 7 and est.refine_steps_ == int(np.argmin(curve))
+    # each step lowers the loss of the rows' own inputs (what the refinement maximises)
+    rows_data = est._rows_data
+    users = np.arange(20)
+    in_rows, in_items, in_levels, scale, _, _ = est._inputs(rows_data, users, None)
+    codes = est.model_.encode(in_rows, in_items, in_levels, len(users), scale)
+    own = [estimator_module.interaction_losses(est.model_.decode(z), in_rows, in_items,
+                                               in_levels).sum().item()
+           for z in est._refined_codes(codes, in_rows, in_items, in_levels, 6)]
+    assert own[-1] < own[0] and own == sorted(own, reverse=True)
+    # predictions use the chosen count, batch by batch as one by one, and a checkpoint keeps it
+    est.refine_steps_ = 4
+    batched = est.predict_log_proba(users[:5])
+    for u in users[:2]:
+        torch.testing.assert_close(batched[u], est.predict_log_proba(np.array([u]))[0])
+    refined = est.predict_log_proba(users[:5], batch_size=256)
+    est.refine_steps_ = 0
+    assert not torch.allclose(refined, est.predict_log_proba(users[:5]))
+    est.refine_steps_ = 4
+    est.save(tmp_path / "c.pt")
+    again = Conv4RecEstimator.load(tmp_path / "c.pt")
+    assert again.refine_steps_ == 4
+    torch.testing.assert_close(again.predict_log_proba(users[:5]), batched)
+
+
+def test_column_l2_pulls_the_per_column_parameters_to_zero(data):
+    model = fit(data, TINY.replace(epochs=1, patience=0)).model_
+    n = data.n_items
+    assert all(p.shape[0] % n == 0 for p in model.column_parameters())
+    norms = {}
+    for l2 in (0.0, 1.0):
+        est = fit(data, TINY.replace(epochs=3, patience=0, lr=1e-2, column_l2=l2))
+        norms[l2] = sum(p.square().sum().item() for p in est.model_.column_parameters())
+    assert norms[1.0] < 0.9 * norms[0.0]
