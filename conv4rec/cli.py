@@ -233,7 +233,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                         f"({split.train.n_users}x{split.train.n_items}, levels "
                         f"{split.train.levels.tolist()} vs {est.train_data_.n_users}x"
                         f"{est.train_data_.n_items}, {est.levels_.tolist()})")
+    if args.refine_steps is not None:
+        if args.refine_steps < 0:
+            raise ConfigError(f"--refine-steps {args.refine_steps}: expected an integer >= 0")
+        est.refine_steps_ = args.refine_steps
     metrics = evaluate_on_split(est, _known_users_only(split))
+    metrics["refine_steps"] = est.refine_steps_
     if args.json:
         _print_json(metrics)
     else:
@@ -300,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", type=Path)
     p.add_argument("--data", required=True, help="dataset name or path (as for train)")
     p.add_argument("--split", help="split name")
+    p.add_argument("--refine-steps", type=int, help="refinement steps of each user's code "
+                   "before predicting (default: the checkpoint's; 0 = the network alone)")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_evaluate)
 

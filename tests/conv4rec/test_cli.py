@@ -75,12 +75,30 @@ def test_evaluate_reproduces_the_training_metrics(trained, tiny_csv, capsys):
     assert again["rmse"] == pytest.approx(first["rmse"], rel=1e-6)
 
 
+def test_refinement_from_train_to_evaluate(tiny_csv, tmp_path, capsys):
+    out = tmp_path / "refined"
+    assert main(["train", "--data", str(tiny_csv), "--out", str(out), *FAST,
+                 "--refine-steps", "5", "--refine-lr", "0.05", "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert 0 <= trained["refine_steps"] <= 5
+    ckpt = str(out / "checkpoint.pt")
+    runs = {}
+    for steps in (None, 0, 5):
+        flags = [] if steps is None else ["--refine-steps", str(steps)]
+        assert main(["evaluate", ckpt, "--data", str(tiny_csv), "--json", *flags]) == 0
+        runs[steps] = json.loads(capsys.readouterr().out)
+    assert runs[None]["rmse"] == pytest.approx(trained["rmse"], rel=1e-6)
+    assert runs[0]["refine_steps"] == 0 and runs[5]["refine_steps"] == 5
+    assert runs[0]["rmse"] != runs[5]["rmse"]
+
+
 @pytest.mark.parametrize("argv, message", [
     (["recommend", "{ckpt}", "--user", "nobody"], "unknown user id 'nobody'"),
     (["predict", "{missing}", "--out", "x.npz"], "no such checkpoint file"),
     (["train", "--data", "{bad}", "--out", "{tmp}"], "line 3"),
     (["train", "--data", "no-such-dataset", "--out", "{tmp}"], "no-such-dataset"),
     (["train", "--data", "{csv}", "--out", "{tmp}", "--lr", "-1"], "lr=-1.0"),
+    (["evaluate", "{ckpt}", "--data", "{csv}", "--refine-steps", "-2"], "--refine-steps -2"),
 ])
 def test_errors_are_one_line_without_traceback(argv, message, trained, tiny_csv, tmp_path,
                                                capsys):
