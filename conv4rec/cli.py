@@ -17,7 +17,7 @@ from conv4rec.checkpoint import CheckpointError, atomic_write_bytes, atomic_writ
 from conv4rec.config import ConfigError, Conv4RecConfig
 from conv4rec.data import DataError, Interactions, Split, load_dataset
 from conv4rec.estimator import Conv4RecEstimator, TrainingError
-from conv4rec.evaluation import evaluate_explicit, evaluate_ranking
+from conv4rec.evaluation import evaluate_explicit, evaluate_ranking, explicit_breakdown
 from conv4rec.predict import (
     consumption,
     default_tau,
@@ -237,13 +237,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.refine_steps < 0:
             raise ConfigError(f"--refine-steps {args.refine_steps}: expected an integer >= 0")
         est.refine_steps_ = args.refine_steps
-    metrics = evaluate_on_split(est, _known_users_only(split))
+    test = _known_users_only(split)
+    metrics = evaluate_on_split(est, test)
     metrics["refine_steps"] = est.refine_steps_
+    if args.breakdown:
+        metrics["breakdown"] = explicit_breakdown(est.predict_ratings, est.train_data_, test)
     if args.json:
         _print_json(metrics)
-    else:
-        for k, v in metrics.items():
+        return 0
+    for k, v in metrics.items():
+        if k != "breakdown":
             print(f"{k:<10} {v:.4f}" if isinstance(v, float) else f"{k:<10} {v}")
+    for row in metrics.get("breakdown", []):
+        print(f"rmse of test ratings whose {row['by']} has {row['lo']}-{row['hi']} training "
+              f"ratings ({row['n']}): {row['rmse']:.4f}")
     return 0
 
 
@@ -305,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", type=Path)
     p.add_argument("--data", required=True, help="dataset name or path (as for train)")
     p.add_argument("--split", help="split name")
+    p.add_argument("--breakdown", action="store_true", help="also the RMSE by quintile of the "
+                   "items' and the users' training counts")
     p.add_argument("--refine-steps", type=int, help="refinement steps of each user's code "
                    "before predicting (default: the checkpoint's; 0 = the network alone)")
     p.add_argument("--device", default="cpu")

@@ -51,7 +51,7 @@ ScoreFn = Callable[[np.ndarray], torch.Tensor]
 
 __all__ = [
     "RankingResult", "conv4rec_fold_in_scores", "evaluate_explicit", "evaluate_ranking",
-    "evaluate_strong", "explicit_per_user", "known_test", "paired_test", "popularity_weights",
+    "evaluate_strong", "explicit_breakdown", "explicit_per_user", "known_test", "paired_test", "popularity_weights",
     "ranking_per_user", "summarize",
 ]
 
@@ -61,6 +61,30 @@ def evaluate_explicit(predict_ratings: RatingFn, test: Interactions) -> dict[str
     """RMSE and MAE of the predicted ratings on the test interactions."""
     predicted = predict_ratings(test.user, test.item)
     return {"rmse": rmse(predicted, test.rating), "mae": mae(predicted, test.rating)}
+
+
+def explicit_breakdown(predict_ratings: RatingFn, train: Interactions, test: Interactions, *,
+                       n_bins: int = 5) -> list[dict]:
+    """RMSE of the test ratings grouped by how many training ratings their item (and, in a
+    second set of rows, their user) has: where a model loses, rare items or heavy users.
+
+    The groups are quantile bins of the test ratings' counts (``n_bins`` of about equal size;
+    tied counts stay in one bin). Each row: ``by`` ("item" or "user"), ``lo`` and ``hi`` (the
+    count range, inclusive), ``n`` (test ratings) and ``rmse``.
+    """
+    err = np.asarray(predict_ratings(test.user, test.item), float) - test.rating
+    rows = []
+    for by, train_idx, test_idx, size in (("item", train.item, test.item, train.n_items),
+                                          ("user", train.user, test.user, train.n_users)):
+        counts = np.bincount(train_idx, minlength=size)[test_idx]
+        edges = np.unique(np.quantile(counts, np.linspace(0, 1, n_bins + 1)))
+        bins = np.searchsorted(edges[1:-1], counts, side="left")
+        for b in range(len(edges) - 1):
+            sel = bins == b
+            if sel.any():
+                rows.append({"by": by, "lo": int(counts[sel].min()), "hi": int(counts[sel].max()),
+                             "n": int(sel.sum()), "rmse": float(np.sqrt(np.mean(err[sel] ** 2)))})
+    return rows
 
 
 def explicit_per_user(predict_ratings: RatingFn, test: Interactions

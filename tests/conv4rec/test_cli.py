@@ -84,11 +84,13 @@ def test_refinement_from_train_to_evaluate(tiny_csv, tmp_path, capsys):
     ckpt = str(out / "checkpoint.pt")
     runs = {}
     for steps in (None, 0, 5):
-        flags = [] if steps is None else ["--refine-steps", str(steps)]
+        flags = ["--breakdown"] if steps is None else ["--refine-steps", str(steps)]
         assert main(["evaluate", ckpt, "--data", str(tiny_csv), "--json", *flags]) == 0
         runs[steps] = json.loads(capsys.readouterr().out)
     assert runs[None]["rmse"] == pytest.approx(trained["rmse"], rel=1e-6)
     assert runs[0]["refine_steps"] == 0 and runs[5]["refine_steps"] == 5
+    assert {r["by"] for r in runs[None]["breakdown"]} == {"item", "user"}
+    assert "breakdown" not in runs[0]
     assert runs[0]["rmse"] != runs[5]["rmse"]
 
 

@@ -20,6 +20,7 @@ from conv4rec.evaluation import (
     evaluate_explicit,
     evaluate_ranking,
     evaluate_strong,
+    explicit_breakdown,
     explicit_per_user,
     known_test,
     paired_test,
@@ -57,6 +58,18 @@ def test_explicit_hand_example():
     assert users.tolist() == [0, 1]
     np.testing.assert_allclose(per_user["mse"], [0.5, 4.0])
     np.testing.assert_allclose(per_user["mae"], [0.5, 2.0])
+
+
+def test_explicit_breakdown_hand_example():
+    # training counts: item 0 has 3 ratings, item 1 one, item 2 none; user 0 has 3, user 1 one
+    train = _data([0, 0, 0, 1], [0, 0, 1, 0], [3, 3, 3, 3], n_items=3)
+    test = _data([0, 1, 1], [2, 1, 0], [1, 2, 5])
+    fn = lambda u, i: np.full(len(u), 3.0)  # errors -2, 1, -2 (test items 2, 1, 0)
+    rows = explicit_breakdown(fn, train, test, n_bins=3)
+    by_item = [(r["lo"], r["hi"], r["n"], r["rmse"]) for r in rows if r["by"] == "item"]
+    assert by_item == [(0, 0, 1, 2.0), (1, 1, 1, 1.0), (3, 3, 1, 2.0)]
+    by_user = [(r["lo"], r["hi"], r["n"], r["rmse"]) for r in rows if r["by"] == "user"]
+    assert by_user == [(1, 1, 2, pytest.approx(math.sqrt(2.5))), (3, 3, 1, 2.0)]
 
 
 def test_ranking_hand_example_matches_metrics():
