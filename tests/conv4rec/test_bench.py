@@ -44,3 +44,15 @@ def test_profile_reports_shares_of_the_step():
     shares = [op["share"] for op in result["top_ops"]]
     assert result["ms_per_step"] > 0 and shares == sorted(shares, reverse=True)
     assert 0 < sum(shares) <= 1 + 1e-9
+
+
+def test_rank_times_the_refinement_against_plain_ranking_in_the_same_process():
+    from conv4rec.bench import bench_rank
+
+    data = synthetic_like(30, 40, 300, 5)
+    config = Conv4RecConfig(hidden=(8,), batch_size=16)
+    plain = bench_rank(data, config, 1, "cpu")
+    assert "refine_ratio" not in plain and plain["n_users"] == 30
+    result = bench_rank(data, config, 1, "cpu", refine_steps=3)
+    assert result["refine_steps"] == 3
+    assert result["refine_ratio"] == result["rank_refined_s"] / result["rank_s"] > 0
