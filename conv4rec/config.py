@@ -81,8 +81,8 @@ class Conv4RecConfig:
         (a column's rows of the first encoder matrix and of the decoder, its decoder biases and
         its item bias; per item in the user orientation), added to each batch's loss. Unlike
         the uniform decoupled weight decay it pulls a column that few rows observe towards zero
-        more than a frequent one (ML-100K u1, seed 0: 1e-4 lowered the RMSE by 0.0045, 3e-4
-        raised it; docs/results.md).
+        more than a frequent one (ML-100K u1, seed 0: 1e-4 lowered the RMSE by 0.0044, 2e-4
+        did less; docs/results.md).
 
     Prediction
     ----------
