@@ -43,11 +43,15 @@ def _print_json(obj: object) -> None:
     print(json.dumps(obj, indent=2, sort_keys=True))
 
 
-def evaluate_on_split(est: Conv4RecEstimator, test: Interactions) -> dict[str, float]:
+def evaluate_on_split(est: Conv4RecEstimator, test: Interactions,
+                      predicted: np.ndarray | None = None) -> dict[str, float]:
     """rmse, mae, recall@20/50 and ndcg@100 of a fitted estimator on test interactions of its
-    training users (weak generalization: the training interactions are excluded from ranking)."""
+    training users (weak generalization: the training interactions are excluded from ranking).
+    ``predicted``: the test ratings' predictions when the caller already has them."""
     known = est.train_data_
-    metrics = evaluate_explicit(est.predict_ratings, test)
+    if predicted is None:
+        predicted = est.predict_ratings(test.user, test.item)
+    metrics = evaluate_explicit(lambda users, items: predicted, test)
     metrics.update(evaluate_ranking(est.score_items, known, test))
     metrics["n_test"] = int(test.n_observed)
     return metrics
@@ -238,10 +242,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise ConfigError(f"--refine-steps {args.refine_steps}: expected an integer >= 0")
         est.refine_steps_ = args.refine_steps
     test = _known_users_only(split)
-    metrics = evaluate_on_split(est, test)
+    predicted = est.predict_ratings(test.user, test.item)  # once, for both below
+    metrics = evaluate_on_split(est, test, predicted)
     metrics["refine_steps"] = est.refine_steps_
     if args.breakdown:
-        metrics["breakdown"] = explicit_breakdown(est.predict_ratings, est.train_data_, test)
+        metrics["breakdown"] = explicit_breakdown(lambda users, items: predicted,
+                                                  est.train_data_, test)
     if args.json:
         _print_json(metrics)
         return 0
