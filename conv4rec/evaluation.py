@@ -51,8 +51,8 @@ ScoreFn = Callable[[np.ndarray], torch.Tensor]
 
 __all__ = [
     "RankingResult", "conv4rec_fold_in_scores", "evaluate_explicit", "evaluate_ranking",
-    "evaluate_strong", "explicit_breakdown", "explicit_per_user", "known_test", "paired_test", "popularity_weights",
-    "ranking_per_user", "summarize",
+    "evaluate_strong", "explicit_breakdown", "explicit_per_user", "known_test", "paired_test",
+    "popularity_weights", "ranking_per_user", "summarize",
 ]
 
 
