@@ -43,18 +43,17 @@ def _print_json(obj: object) -> None:
     print(json.dumps(obj, indent=2, sort_keys=True))
 
 
-def evaluate_on_split(est: Conv4RecEstimator, test: Interactions,
-                      predicted: np.ndarray | None = None) -> dict[str, float]:
-    """rmse, mae, recall@20/50 and ndcg@100 of a fitted estimator on test interactions of its
-    training users (weak generalization: the training interactions are excluded from ranking).
-    ``predicted``: the test ratings' predictions when the caller already has them."""
-    known = est.train_data_
-    if predicted is None:
-        predicted = est.predict_ratings(test.user, test.item)
-    metrics = evaluate_explicit(lambda users, items: predicted, test)
-    metrics.update(evaluate_ranking(est.score_items, known, test))
+def evaluate_on_split(est: Conv4RecEstimator, test: Interactions
+                      ) -> tuple[dict[str, float], np.ndarray]:
+    """The metrics rmse, mae, recall@20/50 and ndcg@100 of a fitted estimator on test
+    interactions of its training users (weak generalization: the training interactions are
+    excluded from ranking), from one prediction pass; and the test ratings' predictions."""
+    predicted, users, scores = est.predict_ratings_and_scores(test.user, test.item)
+    metrics = evaluate_explicit(lambda u, i: predicted, test)
+    metrics.update(evaluate_ranking(lambda u: scores[np.searchsorted(users, u)],
+                                    est.train_data_, test))
     metrics["n_test"] = int(test.n_observed)
-    return metrics
+    return metrics, predicted
 
 
 # ------------------------------------------------------------------- config from arguments
@@ -134,7 +133,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     est.fit(split.train, generator=args.seed)
     train_seconds = time.perf_counter() - start
     test = _known_users_only(split)
-    metrics = evaluate_on_split(est, test)
+    metrics = evaluate_on_split(est, test)[0]
     metrics.update(train_seconds=train_seconds, epochs_run=len(est.history_),
                    best_epoch=est.best_epoch_, refine_steps=est.refine_steps_,
                    dataset=str(args.data), split=split.name,
@@ -242,8 +241,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise ConfigError(f"--refine-steps {args.refine_steps}: expected an integer >= 0")
         est.refine_steps_ = args.refine_steps
     test = _known_users_only(split)
-    predicted = est.predict_ratings(test.user, test.item)  # once, for both below
-    metrics = evaluate_on_split(est, test, predicted)
+    metrics, predicted = evaluate_on_split(est, test)
     metrics["refine_steps"] = est.refine_steps_
     if args.breakdown:
         metrics["breakdown"] = explicit_breakdown(lambda users, items: predicted,

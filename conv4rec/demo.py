@@ -48,7 +48,7 @@ def run_demo(quiet: bool = False) -> int:
     est = Conv4RecEstimator(config, progress=not quiet).fit(split.train, generator=0)
     seconds = time.perf_counter() - start
     test = split.test.subset(np.isin(split.test.user, np.unique(split.train.user)))
-    metrics = evaluate_on_split(est, test)
+    metrics = evaluate_on_split(est, test)[0]
     print(f"Trained {len(est.history_)} epochs (best {est.best_epoch_}) in {seconds:.1f} s")
     print("Test metrics: " + ", ".join(f"{k} {metrics[k]:.4f}" for k in
                                       ("rmse", "mae", "recall@20", "ndcg@100")))

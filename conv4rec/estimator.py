@@ -436,16 +436,33 @@ class Conv4RecEstimator:
 
     def predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Expected rating sum_c v_c p_u(c | i) of each (user, item) index pair."""
+        return self.predict_ratings_and_scores(users, items)[0]
+
+    def predict_ratings_and_scores(self, users: np.ndarray, items: np.ndarray
+                                   ) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+        """The expected ratings of (user, item) index pairs and, from the same pass of the
+        network (one refinement, when it is on), the ranking scores log q_u(i) of every item
+        for each distinct user.
+
+        Returns ``(ratings, distinct_users, scores)``; ``scores[k]`` belongs to
+        ``distinct_users[k]`` (sorted).
+
+        Shape:
+            ratings: (len(users),); distinct_users: (U,); scores: (U, n_items).
+        """
         users, items = np.asarray(users, np.int64), np.asarray(items, np.int64)
         unique, inverse = np.unique(users, return_inverse=True)
-        out = np.empty(len(users))
+        ratings = np.empty(len(users))
+        scores = torch.empty(len(unique), self.train_data_.n_items)
         step = self._user_batches(unique)
         for b in range(0, len(unique), step):
             batch = unique[b:b + step]
-            expected = expected_rating(self.predict_log_proba(batch), self.levels_).numpy()
+            log_q = self.predict_log_proba(batch)
+            scores[b:b + len(batch)] = torch.logsumexp(log_q, dim=-1)
+            expected = expected_rating(log_q, self.levels_).numpy()
             sel = (inverse >= b) & (inverse < b + len(batch))
-            out[sel] = expected[inverse[sel] - b, items[sel]]
-        return out
+            ratings[sel] = expected[inverse[sel] - b, items[sel]]
+        return ratings, unique, scores
 
     def score_items(self, users: np.ndarray, *,
                     profiles: Interactions | None = None) -> torch.Tensor:

@@ -136,6 +136,16 @@ def test_predicted_ratings_lie_on_the_scale(data):
     assert np.all(r >= data.levels[0]) and np.all(r <= data.levels[-1])
 
 
+@pytest.mark.parametrize("orientation", ["user", "item"])
+def test_one_pass_ratings_and_scores_match_the_separate_methods(data, orientation):
+    est = fit(data, TINY.replace(orientation=orientation, refine_steps=2))
+    users, items = data.user[::3], data.item[::3]
+    ratings, distinct, scores = est.predict_ratings_and_scores(users, items)
+    np.testing.assert_array_equal(distinct, np.unique(users))
+    np.testing.assert_allclose(ratings, est.predict_ratings(users, items), rtol=1e-6)
+    torch.testing.assert_close(scores, est.score_items(distinct))
+
+
 @settings(max_examples=10)
 @given(small_interactions(min_per_user=2))
 def test_any_level_set_trains_and_predicts(data):
