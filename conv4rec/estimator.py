@@ -256,6 +256,9 @@ class Conv4RecEstimator:
         epoch_rng = np.random.default_rng(seed_epochs)
         dropout_gen = _torch_generator(seed_dropout, self.device)
         drops_left = cfg.lr_drops
+        params = list(self.model_.parameters())
+        # Polyak averaging: validation, early stopping and the result use the averaged weights
+        averaged = [p.detach().clone() for p in params] if cfg.weight_average else None
         self.history_: list[dict] = []
         best = (math.inf, None, -1)
         show = self.progress and sys.stderr.isatty()
@@ -287,10 +290,18 @@ class Conv4RecEstimator:
                 optimizer.zero_grad(set_to_none=True)
                 objective.backward()
                 optimizer.step()
+                if averaged is not None:
+                    with torch.no_grad():
+                        torch._foreach_lerp_(averaged, params, 1.0 - cfg.weight_average)
                 total += loss.item() * len(rows)
                 count += len(rows)
             record = {"epoch": epoch + 1, "train_loss": total / max(count, 1),
                       "lr": optimizer.param_groups[0]["lr"]}
+            live = None
+            if averaged is not None:  # evaluate (and keep, if best) the averaged weights
+                live = [p.detach().clone() for p in params]
+                with torch.no_grad():
+                    torch._foreach_copy_(params, averaged)
             if len(val_rows):
                 record.update(self._validation(rows_data, val_rows, fit_mask, val_mask)[0])
             record["seconds"] = time.perf_counter() - start
@@ -304,18 +315,28 @@ class Conv4RecEstimator:
                 if watched < best[0] - 1e-6:
                     state = {k: v.detach().clone() for k, v in self.model_.state_dict().items()}
                     best = (watched, state, epoch + 1)
-                elif epoch + 1 - best[2] >= cfg.patience:
+            if live is not None:
+                with torch.no_grad():
+                    torch._foreach_copy_(params, live)
+            if len(val_rows) and best[2] != epoch + 1:
+                if epoch + 1 - best[2] >= cfg.patience:
                     if not drops_left:
                         break
                     # go back to the best weights and go on with a 10x smaller step
                     drops_left -= 1
                     self.model_.load_state_dict(best[1])
+                    if averaged is not None:
+                        with torch.no_grad():
+                            torch._foreach_copy_(averaged, params)
                     for group in optimizer.param_groups:
                         group["lr"] /= 10.0
                     best = (best[0], best[1], epoch + 1)
         bar.close()
         if best[1] is not None:
             self.model_.load_state_dict(best[1])
+        elif averaged is not None:  # no validation: the last averaged weights
+            with torch.no_grad():
+                torch._foreach_copy_(params, averaged)
         self.best_epoch_ = best[2] if best[1] is not None else len(self.history_)
         self.model_.fold_shared_weights()
         self.refine_steps_, self.refine_curve_ = 0, []

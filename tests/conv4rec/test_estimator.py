@@ -146,6 +146,17 @@ def test_one_pass_ratings_and_scores_match_the_separate_methods(data, orientatio
     torch.testing.assert_close(scores, est.score_items(distinct))
 
 
+def test_weight_average_is_the_moving_average_of_the_training_weights(data):
+    """One optimiser step from the initial weights w0 to w1: the averaged weights with decay a
+    are w0 + (1 - a) (w1 - w0); the averaging leaves the training itself unchanged."""
+    one_step = TINY.replace(epochs=1, batch_size=data.n_users, patience=0)
+    plain = fit(data, one_step)
+    averaged = fit(data, one_step.replace(weight_average=0.25))
+    for name, w1 in plain.model_.state_dict().items():
+        w0 = plain.initial_state_[name]
+        torch.testing.assert_close(averaged.model_.state_dict()[name], w0 + 0.75 * (w1 - w0))
+
+
 @settings(max_examples=10)
 @given(small_interactions(min_per_user=2))
 def test_any_level_set_trains_and_predicts(data):
