@@ -21,10 +21,9 @@ from conv4rec.data import DataError, Interactions, per_user_holdout_mask
 from conv4rec.loss import interaction_losses, per_row_mean
 from conv4rec.model import Conv4Rec, joint_log_softmax
 from conv4rec.predict import expected_rating
+from conv4rec.seeding import SeedLike, seed_sequence, torch_generator
 
 logger = logging.getLogger(__name__)
-
-SeedLike = int | np.random.SeedSequence
 
 #: The uniform mixing used for the losses recorded in checkpoints (the bounded loss of SPEC §3).
 REPORT_ETA = 1e-4
@@ -79,20 +78,6 @@ class RowData:
         batch_row = np.repeat(np.arange(len(rows)), counts)
         offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         return np.repeat(starts, counts) + offsets, batch_row
-
-
-def _as_seed_sequence(generator: SeedLike) -> np.random.SeedSequence:
-    if isinstance(generator, np.random.SeedSequence):
-        return generator
-    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
-        return np.random.SeedSequence(int(generator))
-    raise TypeError(f"generator must be an int seed or numpy SeedSequence, got {generator!r}")
-
-
-def _torch_generator(seq: np.random.SeedSequence, device: str) -> torch.Generator:
-    gen = torch.Generator(device=device)
-    gen.manual_seed(int(seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)))
-    return gen
 
 
 def _row_scale(counts: torch.Tensor, scaling: str) -> torch.Tensor | None:
@@ -227,13 +212,13 @@ class Conv4RecEstimator:
         cfg = self.config
         if data.n_observed == 0:
             raise DataError(f"{data.source}: no training interactions")
-        seed_init, seed_split, seed_epochs, seed_dropout = _as_seed_sequence(generator).spawn(4)
+        seed_init, seed_split, seed_epochs, seed_dropout = seed_sequence(generator).spawn(4)
         view = self._rows_view(data)
         rows_data = RowData.from_interactions(view)
         n_cols, n_levels = view.n_items, view.n_levels
 
         self.model_ = Conv4Rec(n_cols, n_levels, cfg).to(self.device)
-        self.model_.reset_parameters(_torch_generator(seed_init, "cpu"))
+        self.model_.reset_parameters(torch_generator(seed_init, "cpu"))
         self.initial_state_ = {k: v.detach().clone() for k, v in self.model_.state_dict().items()}
         self.levels_ = data.levels.copy()
         self.train_data_ = data
@@ -254,7 +239,7 @@ class Conv4RecEstimator:
         optimizer = torch.optim.AdamW(self.model_.parameters(), lr=cfg.lr,
                                       weight_decay=cfg.weight_decay, fused=True)
         epoch_rng = np.random.default_rng(seed_epochs)
-        dropout_gen = _torch_generator(seed_dropout, self.device)
+        dropout_gen = torch_generator(seed_dropout, self.device)
         drops_left = cfg.lr_drops
         params = list(self.model_.parameters())
         # Polyak averaging: validation, early stopping and the result use the averaged weights

@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from conv4rec.data import Interactions
+from conv4rec.seeding import SeedLike, seed_sequence, torch_generator
 
-SeedLike = int | np.random.SeedSequence
 
 
 class BaselineConfigError(ValueError):
@@ -52,20 +52,6 @@ class _Config:
 
     def replace(self, **changes: Any) -> Self:
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
-
-
-def _seed_sequence(generator: SeedLike) -> np.random.SeedSequence:
-    if isinstance(generator, np.random.SeedSequence):
-        return generator
-    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
-        return np.random.SeedSequence(int(generator))
-    raise TypeError(f"generator must be an int seed or numpy SeedSequence, got {generator!r}")
-
-
-def _torch_generator(seq: np.random.SeedSequence) -> torch.Generator:
-    gen = torch.Generator()
-    gen.manual_seed(int(seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)))
-    return gen
 
 
 def cell_counts(data: Interactions) -> np.ndarray:
@@ -234,7 +220,7 @@ class ItemMultVAE:
 
     def fit(self, data: Interactions, *, generator: SeedLike) -> Self:
         cfg = self.config
-        seed_init, seed_batches, seed_noise = _seed_sequence(generator).spawn(3)
+        seed_init, seed_batches, seed_noise = seed_sequence(generator).spawn(3)
         counts = cell_counts(data)
         item_counts = torch.from_numpy(counts.sum(axis=2)).float()        # (n_users, m)
         pooled = counts.sum(axis=0)                                        # (m, C)
@@ -244,7 +230,7 @@ class ItemMultVAE:
         self.log_level_given_item_ = np.log(cond)
 
         self.net_ = _MultVAENet(data.n_items, cfg.hidden, cfg.latent, cfg.dropout)
-        gen_init = _torch_generator(seed_init)
+        gen_init = torch_generator(seed_init)
         with torch.no_grad():
             for layer in (self.net_.enc, self.net_.enc_out, self.net_.dec, self.net_.dec_out):
                 nn.init.xavier_uniform_(layer.weight, generator=gen_init)
@@ -252,7 +238,7 @@ class ItemMultVAE:
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=cfg.lr,
                                      weight_decay=cfg.weight_decay)
         rng = np.random.default_rng(seed_batches)
-        noise = _torch_generator(seed_noise)
+        noise = torch_generator(seed_noise)
         active = np.flatnonzero(item_counts.sum(1).numpy() > 0)
         self.history_: list[float] = []
         step = 0
@@ -340,7 +326,7 @@ class IndependentModels:
         self.log_consumption_ = np.log(q)
 
         self.levels_ = data.levels
-        self.predicted_mean_ = self._fit_ratings(data, _seed_sequence(generator))
+        self.predicted_mean_ = self._fit_ratings(data, seed_sequence(generator))
         cells = cell_counts(data)
         uu, ii, cc = np.nonzero(cells)
         self.sigma_ = self._fit_sigma(self.predicted_mean_[uu, ii], cc, cells[uu, ii, cc])
@@ -348,7 +334,7 @@ class IndependentModels:
 
     def _fit_ratings(self, data: Interactions, seed: np.random.SeedSequence) -> np.ndarray:
         cfg = self.config
-        gen = _torch_generator(seed)
+        gen = torch_generator(seed)
         # Repeated draws of one (u, i, c) are one squared error with weight = their count.
         counts = cell_counts(data)
         uu, ii, cc = np.nonzero(counts)

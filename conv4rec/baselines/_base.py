@@ -1,4 +1,4 @@
-"""What every baseline shares: a frozen config, seeding, the rating clip and the input matrix."""
+"""What every baseline shares: a frozen config, the rating clip and the input matrix."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import scipy.sparse as sp
 import torch
 
 from conv4rec.data import Interactions, per_user_holdout_mask
-
-SeedLike = int | np.random.SeedSequence
+from conv4rec.seeding import SeedLike
 
 
 class BaselineConfig:
@@ -46,20 +45,6 @@ def check(cond: bool, owner: str, field: str, value: object, why: str) -> None:
     """Raise ValueError naming ``owner.field`` and the bad value unless ``cond``."""
     if not cond:
         raise ValueError(f"{owner}.{field}={value!r}: {why}")
-
-
-def seed_sequence(generator: SeedLike) -> np.random.SeedSequence:
-    if isinstance(generator, np.random.SeedSequence):
-        return generator
-    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
-        return np.random.SeedSequence(int(generator))
-    raise TypeError(f"generator must be an int seed or numpy SeedSequence, got {generator!r}")
-
-
-def torch_generator(seq: np.random.SeedSequence) -> torch.Generator:
-    gen = torch.Generator()
-    gen.manual_seed(int(seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)))
-    return gen
 
 
 def binary_matrix(data: Interactions) -> sp.csr_matrix:

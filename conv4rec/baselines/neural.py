@@ -19,14 +19,12 @@ from torch.nn import functional as F
 from conv4rec.baselines._base import (
     Baseline,
     BaselineConfig,
-    SeedLike,
     binary_matrix,
     check,
-    seed_sequence,
-    torch_generator,
     validation_mask,
 )
 from conv4rec.data import Interactions
+from conv4rec.seeding import SeedLike, seed_sequence, torch_generator
 
 
 def _check_training(owner: str, cfg) -> None:

@@ -9,8 +9,9 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from conv4rec.baselines._base import Baseline, BaselineConfig, SeedLike, binary_matrix, check
+from conv4rec.baselines._base import Baseline, BaselineConfig, binary_matrix, check
 from conv4rec.data import Interactions
+from conv4rec.seeding import SeedLike
 
 
 @dataclass(frozen=True, kw_only=True)

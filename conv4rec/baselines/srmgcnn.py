@@ -27,14 +27,12 @@ from torch import nn
 from conv4rec.baselines._base import (
     Baseline,
     BaselineConfig,
-    SeedLike,
     check,
-    seed_sequence,
-    torch_generator,
     validation_mask,
 )
 from conv4rec.baselines.neural import _EarlyStopping
 from conv4rec.data import Interactions
+from conv4rec.seeding import SeedLike, seed_sequence, torch_generator
 
 #: dataset name -> (folder, user graph file, item graph file, raw id of node 0)
 GRAPH_FILES = {
