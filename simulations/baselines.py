@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from conv4rec.baselines.neural import MultVAENetwork
 from conv4rec.data import Interactions
 from conv4rec.seeding import SeedLike, seed_sequence, torch_generator
 
@@ -175,35 +176,6 @@ class MultVAEConfig(_Config):
             _check(getattr(self, field) > 0, name, field, getattr(self, field), "expected > 0")
 
 
-class _MultVAENet(nn.Module):
-    def __init__(self, n_items: int, hidden: int, latent: int, dropout: float) -> None:
-        super().__init__()
-        self.dropout = dropout
-        self.enc = nn.Linear(n_items, hidden)
-        self.enc_out = nn.Linear(hidden, 2 * latent)
-        self.dec = nn.Linear(latent, hidden)
-        self.dec_out = nn.Linear(hidden, n_items)
-
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Item logits and the KL term of a batch of count rows.
-
-        Shape:
-            x: (B, m); output: (B, m) logits, (B,) KL(q(z|x) ‖ N(0, I)).
-        """
-        h = nn.functional.normalize(x, dim=1)
-        if self.training and self.dropout > 0:
-            keep = torch.rand(h.shape, generator=generator) >= self.dropout
-            h = h * keep / (1 - self.dropout)
-        mu, logvar = self.enc_out(torch.tanh(self.enc(h))).chunk(2, dim=1)
-        if self.training:
-            z = mu + torch.randn(mu.shape, generator=generator) * torch.exp(0.5 * logvar)
-        else:
-            z = mu
-        kl = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(dim=1)
-        return self.dec_out(torch.tanh(self.dec(z))), kl
-
-
 class ItemMultVAE:
     """Mult-VAE on items only, with pooled per-item level frequencies for the rating part.
 
@@ -229,10 +201,10 @@ class ItemMultVAE:
         cond = (pooled + a * level_prior) / (pooled.sum(axis=1, keepdims=True) + a)
         self.log_level_given_item_ = np.log(cond)
 
-        self.net_ = _MultVAENet(data.n_items, cfg.hidden, cfg.latent, cfg.dropout)
+        self.net_ = MultVAENetwork(data.n_items, cfg.hidden, cfg.latent, cfg.dropout)
         gen_init = torch_generator(seed_init)
         with torch.no_grad():
-            for layer in (self.net_.enc, self.net_.enc_out, self.net_.dec, self.net_.dec_out):
+            for layer in self.net_.layers():
                 nn.init.xavier_uniform_(layer.weight, generator=gen_init)
                 layer.bias.normal_(0.0, 1e-3, generator=gen_init)
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=cfg.lr,

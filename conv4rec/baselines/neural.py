@@ -268,27 +268,38 @@ class MultVAEConfig(BaselineConfig):
         _check_training("MultVAEConfig", self)
 
 
-class _VAE(nn.Module):
+class MultVAENetwork(nn.Module):
+    """The Mult-VAE network of Liang et al. (2018): L2-normalised input, input dropout, tanh
+    layers [m -> hidden -> 2 * latent (mean, log-variance)], a latent -> hidden -> m decoder.
+    Shared by the benchmark baseline and the simulations' item-only baseline."""
+
     def __init__(self, n_items: int, hidden: int, latent: int, dropout: float) -> None:
         super().__init__()
-        self.enc1, self.enc2 = nn.Linear(n_items, hidden), nn.Linear(hidden, 2 * latent)
-        self.dec1, self.dec2 = nn.Linear(latent, hidden), nn.Linear(hidden, n_items)
         self.dropout, self.latent = dropout, latent
+        self.enc, self.enc_out = nn.Linear(n_items, hidden), nn.Linear(hidden, 2 * latent)
+        self.dec, self.dec_out = nn.Linear(latent, hidden), nn.Linear(hidden, n_items)
+
+    def layers(self) -> tuple[nn.Linear, ...]:
+        return self.enc, self.enc_out, self.dec, self.dec_out
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits and KL per row. Shape: x (B, m) -> (B, m), (B,)."""
-        x = F.normalize(x, dim=-1)
+        """Item logits and KL(q(z|x) || N(0, I)) of a batch of (count or 0/1) rows; the code is
+        sampled in training mode, its mean otherwise.
+
+        Shape:
+            x: (B, m); output: (B, m) logits, (B,) KL.
+        """
+        h = F.normalize(x, dim=1)
         if self.training and self.dropout > 0:
-            keep = torch.rand(x.shape, generator=generator) >= self.dropout
-            x = x * keep / (1 - self.dropout)
-        h = self.enc2(torch.tanh(self.enc1(x)))
-        mu, logvar = h[:, :self.latent], h[:, self.latent:]
+            keep = torch.rand(h.shape, generator=generator) >= self.dropout
+            h = h * keep / (1 - self.dropout)
+        mu, logvar = self.enc_out(torch.tanh(self.enc(h))).chunk(2, dim=1)
         z = mu
         if self.training:
             z = mu + torch.randn(mu.shape, generator=generator) * torch.exp(0.5 * logvar)
-        kl = 0.5 * (-logvar + logvar.exp() + mu.square() - 1).sum(-1)
-        return self.dec2(torch.tanh(self.dec1(z))), kl
+        kl = 0.5 * (mu.square() + logvar.exp() - 1 - logvar).sum(dim=1)
+        return self.dec_out(torch.tanh(self.dec(z))), kl
 
 
 class MultVAE(Baseline):
@@ -312,9 +323,9 @@ class MultVAE(Baseline):
         fit_part, val_part = train.subset(~val), train.subset(val)
         x = torch.as_tensor(binary_matrix(fit_part).toarray())
         gen = torch_generator(s_init)
-        model = _VAE(train.n_items, cfg.hidden, cfg.latent, cfg.dropout)
+        model = MultVAENetwork(train.n_items, cfg.hidden, cfg.latent, cfg.dropout)
         with torch.no_grad():
-            for layer in (model.enc1, model.enc2, model.dec1, model.dec2):
+            for layer in model.layers():
                 std = math.sqrt(2.0 / sum(layer.weight.shape))  # Xavier, as Liang et al.
                 layer.weight.normal_(0.0, std, generator=gen)
                 layer.bias.normal_(0.0, 0.001, generator=gen)
