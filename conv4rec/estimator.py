@@ -80,6 +80,19 @@ class RowData:
         return np.repeat(starts, counts) + offsets, batch_row
 
 
+def _state_mismatch(expected: dict[str, torch.Tensor], got: dict[str, torch.Tensor]
+                    ) -> str | None:
+    """The first difference between a model's state dict and a checkpoint's, in words."""
+    for name, tensor in expected.items():
+        if name not in got:
+            return f"tensor {name!r} is missing"
+        if tuple(got[name].shape) != tuple(tensor.shape):
+            return (f"tensor {name!r} has shape {tuple(got[name].shape)}, the metadata implies "
+                    f"{tuple(tensor.shape)}")
+    extra = sorted(set(got) - set(expected))
+    return f"unexpected tensor {extra[0]!r}" if extra else None
+
+
 def _row_scale(counts: torch.Tensor, scaling: str) -> torch.Tensor | None:
     if scaling == "none":
         return None
@@ -611,11 +624,16 @@ class Conv4RecEstimator:
                 source=str(path))
             est = cls(config, device=device, progress=False)
             model = Conv4Rec(int(meta["n_cols"]), len(levels), config)
-            model.load_state_dict(ckpt.state_dict)
+            mismatch = _state_mismatch(model.state_dict(), ckpt.state_dict)
+            if not mismatch:
+                model.load_state_dict(ckpt.state_dict)
         except (KeyError, ValueError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0][:160]
             raise CheckpointError(f"{path}: checkpoint content does not match its metadata "
                                   f"({type(exc).__name__}: {first})") from None
+        if mismatch:
+            raise CheckpointError(f"{path}: {mismatch} (the weights do not match the "
+                                  f"checkpoint's metadata: a foreign or edited file?)")
         est.model_ = model.to(device).eval()
         est.initial_state_ = ckpt.initial_state_dict
         est.levels_ = levels

@@ -89,8 +89,24 @@ def test_weights_that_do_not_match_metadata(fitted, tmp_path):
     from conv4rec.checkpoint import save_checkpoint
 
     save_checkpoint(path, ckpt)
-    with pytest.raises(CheckpointError, match="does not match its metadata"):
+    with pytest.raises(CheckpointError, match=r"'item_bias' has shape \(25, 5\), the "
+                       r"metadata implies \(3, 5\)") as err:
         Conv4RecEstimator.load(path)
+    assert "\n" not in str(err.value) and str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda sd: sd.pop("decoder.weight"), "tensor 'decoder.weight' is missing"),
+    (lambda sd: sd.update(extra=torch.zeros(1)), "unexpected tensor 'extra'"),
+])
+def test_edited_weights_are_named(fitted, tmp_path, edit, message):
+    from conv4rec.checkpoint import save_checkpoint
+
+    ckpt = fitted.to_checkpoint()
+    edit(ckpt.state_dict)
+    save_checkpoint(tmp_path / "model.pt", ckpt)
+    with pytest.raises(CheckpointError, match=message):
+        Conv4RecEstimator.load(tmp_path / "model.pt")
 
 
 def test_history_records_norms(fitted):
