@@ -291,6 +291,9 @@ def paired_test(a: np.ndarray, b: np.ndarray, *, test: str = "wilcoxon") -> dict
     elif test == "wilcoxon":
         res = scipy.stats.wilcoxon(a, b)
         stat, p = float(res.statistic), float(res.pvalue)
+    elif test == "t" and np.ptp(diff) <= 1e-12 * np.abs(diff).max():
+        # a constant difference (up to rounding): no spread, the t statistic is infinite
+        stat, p = float(np.copysign(np.inf, diff.mean())), 0.0
     elif test == "t":
         res = scipy.stats.ttest_rel(a, b)
         stat, p = float(res.statistic), float(res.pvalue)

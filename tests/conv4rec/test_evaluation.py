@@ -231,6 +231,16 @@ def test_paired_test():
         paired_test(a, b, test="sign")
 
 
+def test_paired_t_test_of_a_constant_difference_is_certain():
+    import warnings
+
+    a = np.array([1.0, 1.01, 1.02])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scipy warns of precision loss on zero spread
+        result = paired_test(a + 0.5, a, test="t")
+    assert result["p_value"] == 0.0 and result["statistic"] == np.inf
+
+
 def test_summarize():
     s = summarize([1.0, 2.0, 3.0])
     assert s == {"mean": 2.0, "std": 1.0, "n": 3}
