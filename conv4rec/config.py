@@ -86,7 +86,9 @@ class Conv4RecConfig:
         did less; docs/results.md).
     weight_average : decay of an exponential moving average of the weights, updated after
         every optimiser step (Polyak averaging; 0 = off). When on, validation, early stopping
-        and the fitted model use the averaged weights.
+        and the fitted model use the averaged weights (ML-100K u1, user orientation with
+        column_l2, lr_drops and refinement, seed 0: 0.99 gave RMSE 0.9368 against 0.9369 without;
+        docs/results.md, third round).
 
     Prediction
     ----------
