@@ -19,6 +19,7 @@ Ranking tables add the popularity-penalised Recall@20 / NDCG@100 with beta = 0.5
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import io
@@ -253,17 +254,22 @@ def run_job(table: Table, split: Split, model: str, config, seed: int, cache: Pa
 
 
 # --------------------------------------------------------------------------- aggregation
-def _runs(table: Table, max_runs: int | None = None) -> list[tuple[str, int]]:
-    """(split, seed) pairs: several splits run once each, one split with several seeds;
-    the first ``max_runs`` of them when given."""
+def _runs(table: Table, max_runs: int | None = None,
+          seeds: Sequence[int] | None = None) -> list[tuple[str, int]]:
+    """(split, seed) pairs: several splits run once each (split k with seed k), one split with
+    several seeds; only those with a seed in ``seeds``, then the first ``max_runs``, when
+    given."""
     if len(table.splits) > 1:
         runs = [(s, k) for k, s in enumerate(table.splits)]
     else:
         runs = [(table.splits[0], seed) for seed in table.seeds]
+    if seeds is not None:
+        runs = [r for r in runs if r[1] in seeds]
     return runs[:max_runs] if max_runs else runs
 
 
-def aggregate(table: Table, records: list[dict], max_runs: int | None = None) -> dict:
+def aggregate(table: Table, records: list[dict], max_runs: int | None = None,
+              seeds: Sequence[int] | None = None) -> dict:
     """Mean ± std over runs of every model, and paired tests of Conv4Rec against each model."""
     columns = EXPLICIT_COLUMNS if table.protocol == "explicit" else RANKING_COLUMNS
     by_model: dict[str, list[dict]] = {}
@@ -295,7 +301,8 @@ def aggregate(table: Table, records: list[dict], max_runs: int | None = None) ->
                                         [p[1]["metrics"][main] for p in pairs], test="t")
         tests[model] = entry
     return {"table": table.key, "title": table.title, "protocol": table.protocol,
-            "dataset": table.dataset, "runs": [list(r) for r in _runs(table, max_runs)],
+            "dataset": table.dataset,
+            "runs": [list(r) for r in _runs(table, max_runs, seeds)],
             "columns": list(columns), "rows": rows, "paired_vs_conv4rec": tests,
             "note": table.note}
 
@@ -395,7 +402,8 @@ def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
 # --------------------------------------------------------------------------------- main
 def run_tables(table_keys: Sequence[str], *, out: Path, models: Sequence[str] | None = None,
                progress: bool = True, force: bool = False, command: str = "",
-               suite: str = "custom", max_runs: int | None = None) -> list[dict]:
+               suite: str = "custom", max_runs: int | None = None,
+               seeds: Sequence[int] | None = None) -> list[dict]:
     """Run (or read from the cache) every job of the tables and write the outputs."""
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
@@ -405,7 +413,7 @@ def run_tables(table_keys: Sequence[str], *, out: Path, models: Sequence[str] | 
         for model in table.models:
             if models and model not in models:
                 continue
-            for split_name, seed in _runs(table, max_runs):
+            for split_name, seed in _runs(table, max_runs, seeds):
                 jobs.append((table, split_name, model, seed))
     splits: dict[tuple[str, str], Split] = {}
     records: dict[str, list[dict]] = {k: [] for k in table_keys}
@@ -417,7 +425,8 @@ def run_tables(table_keys: Sequence[str], *, out: Path, models: Sequence[str] | 
             splits[sk] = table.load(split_name)
         config = load_config(model, table.dataset, table.protocol)
         records[table.key].append(run_job(table, splits[sk], model, config, seed, cache, force))
-    summaries = [aggregate(TABLES[k], records[k], max_runs) for k in table_keys if records[k]]
+    summaries = [aggregate(TABLES[k], records[k], max_runs, seeds) for k in table_keys
+                 if records[k]]
     md = "\n".join(to_markdown(s, command) for s in summaries)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=["table", "model", "metric", "mean", "std", "n"])
@@ -428,6 +437,13 @@ def run_tables(table_keys: Sequence[str], *, out: Path, models: Sequence[str] | 
     atomic_write_text(out / f"{suite}.csv", buf.getvalue())
     atomic_write_text(out / f"{suite}.json", json.dumps(summaries, indent=2))
     return summaries
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
 
 
 def cmd_benchmark(args) -> int:
@@ -453,7 +469,8 @@ def cmd_benchmark(args) -> int:
                      progress=not args.quiet)
     summaries = run_tables(keys, out=out, models=models, progress=not args.quiet,
                            force=args.force, command=command,
-                           suite=args.name or args.suite, max_runs=args.runs)
+                           suite=args.name or args.suite, max_runs=args.runs,
+                           seeds=args.seeds)
     if args.json:
         print(json.dumps(summaries, indent=2))
     else:
@@ -478,6 +495,9 @@ def add_benchmark_parser(sub) -> None:
     p.add_argument("--budget", type=int, default=6, help="tuning trials per model (default 6)")
     p.add_argument("--runs", type=int, help="run only the first N (split, seed) runs of each "
                    "table (default: all)")
+    p.add_argument("--seeds", type=_seed_list, help="run only the runs with these seeds, "
+                   "comma-separated (split k of a multi-split table has seed k; default: all); "
+                   "e.g. to fill the cache from a second process")
     p.add_argument("--force", action="store_true", help="ignore the cache")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")

@@ -63,6 +63,24 @@ def test_run_tables_writes_outputs_and_reuses_the_cache(tiny, monkeypatch):
     assert again == summaries
 
 
+def test_seeds_select_runs_and_a_second_process_fills_the_same_cache(tiny, monkeypatch):
+    tmp, tables = tiny
+    out = tmp / "results"
+    part = run_tables(["tiny-explicit", "tiny-strong"], out=out, progress=False, suite="p",
+                      seeds=[1])
+    assert part[0]["runs"] == [["fixed", 1]] and part[1]["runs"] == [["strong-1", 1]]
+    assert part[0]["rows"]["global_mean"]["rmse"]["n"] == 1
+    assert len(list((out / "cache").glob("*.json"))) == 2 + 2
+    calls = []
+    real = benchmark.build_model
+    monkeypatch.setattr(benchmark, "build_model", lambda *a, **k: calls.append(a) or real(*a, **k))
+    whole = run_tables(["tiny-explicit"], out=out, progress=False, suite="w")
+    assert whole[0]["runs"] == [["fixed", 0], ["fixed", 1]]
+    assert len(calls) == 2  # seed 0 of each model; seed 1 came from the cache
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["benchmark", "--seeds", "1,x"])
+
+
 def test_job_key_changes_with_the_config_and_seed(tiny):
     _, tables = tiny
     table = tables["tiny-weak"]
