@@ -88,9 +88,15 @@ def _config_from_args(args: argparse.Namespace) -> Conv4RecConfig:
     fields: dict = dataclasses.asdict(Conv4RecConfig())
     if args.config:
         try:
-            fields.update(json.loads(args.config.read_text()))
+            loaded = json.loads(args.config.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise ConfigError(f"{args.config}: cannot read config JSON ({exc})") from None
+        if isinstance(loaded, dict) and isinstance(loaded.get("config"), dict):
+            loaded = loaded["config"]  # a tuned config file of conv4rec/configs/
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{args.config}: expected a JSON object of Conv4RecConfig fields, "
+                              f"got {type(loaded).__name__}")
+        fields.update(loaded)
     for name in _CONFIG_FLAGS:
         if getattr(args, name) is not None:
             fields[name] = getattr(args, name)

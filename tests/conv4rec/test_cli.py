@@ -101,17 +101,37 @@ def test_refinement_from_train_to_evaluate(tiny_csv, tmp_path, capsys):
     (["train", "--data", "no-such-dataset", "--out", "{tmp}"], "no-such-dataset"),
     (["train", "--data", "{csv}", "--out", "{tmp}", "--lr", "-1"], "lr=-1.0"),
     (["evaluate", "{ckpt}", "--data", "{csv}", "--refine-steps", "-2"], "--refine-steps -2"),
+    (["train", "--data", "{csv}", "--out", "{tmp}", "--config", "{list_json}"],
+     "expected a JSON object of Conv4RecConfig fields, got list"),
 ])
 def test_errors_are_one_line_without_traceback(argv, message, trained, tiny_csv, tmp_path,
                                                capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("user,item,rating\n1,1,4\n1,2,nan\n")
+    list_json = tmp_path / "list.json"
+    list_json.write_text("[1, 2]")
     fill = {"ckpt": str(trained / "checkpoint.pt"), "missing": str(tmp_path / "none.pt"),
-            "bad": str(bad), "tmp": str(tmp_path / "out"), "csv": str(tiny_csv)}
+            "bad": str(bad), "tmp": str(tmp_path / "out"), "csv": str(tiny_csv),
+            "list_json": str(list_json)}
     assert main([a.format(**fill) for a in argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
     assert "Traceback" not in err
+
+
+def test_train_reads_plain_and_tuned_config_files(tiny_csv, tmp_path):
+    """``--config`` takes a JSON object of fields, or a tuned file of conv4rec/configs/ (its
+    ``config`` entry); flags override the file."""
+    fields = {"hidden": [8], "in_channels": 2, "out_channels": 3, "epochs": 2, "patience": 1}
+    (tmp_path / "plain.json").write_text(json.dumps(fields))
+    (tmp_path / "tuned.json").write_text(json.dumps({"model": "conv4rec", "config": fields}))
+    for name in ("plain", "tuned"):
+        out = tmp_path / name
+        assert main(["train", "--data", str(tiny_csv), "--out", str(out), "--quiet",
+                     "--config", str(tmp_path / f"{name}.json"), "--out-channels", "2"]) == 0
+        config = json.loads((out / "metrics.json").read_text())["config"]
+        assert config["in_channels"] == 2 and config["out_channels"] == 2
+        assert config["hidden"] == [8] and config["epochs"] == 2
 
 
 def test_help_everywhere(capsys):
