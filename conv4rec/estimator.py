@@ -455,7 +455,7 @@ class Conv4RecEstimator:
 
     def predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Expected rating sum_c v_c p_u(c | i) of each (user, item) index pair."""
-        return self.predict_ratings_and_scores(users, items)[0]
+        return self._ratings(users, items, with_scores=False)[0]
 
     def predict_ratings_and_scores(self, users: np.ndarray, items: np.ndarray
                                    ) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
@@ -469,15 +469,21 @@ class Conv4RecEstimator:
         Shape:
             ratings: (len(users),); distinct_users: (U,); scores: (U, n_items).
         """
+        return self._ratings(users, items, with_scores=True)
+
+    def _ratings(self, users: np.ndarray, items: np.ndarray, *, with_scores: bool
+                 ) -> tuple[np.ndarray, np.ndarray, torch.Tensor | None]:
         users, items = np.asarray(users, np.int64), np.asarray(items, np.int64)
         unique, inverse = np.unique(users, return_inverse=True)
         ratings = np.empty(len(users))
-        scores = torch.empty(len(unique), self.train_data_.n_items)
+        # the scores are (U, n_items): built only when asked for (large for big catalogues)
+        scores = torch.empty(len(unique), self.train_data_.n_items) if with_scores else None
         step = self._user_batches(unique)
         for b in range(0, len(unique), step):
             batch = unique[b:b + step]
             log_q = self.predict_log_proba(batch)
-            scores[b:b + len(batch)] = torch.logsumexp(log_q, dim=-1)
+            if scores is not None:
+                scores[b:b + len(batch)] = torch.logsumexp(log_q, dim=-1)
             expected = expected_rating(log_q, self.levels_).numpy()
             sel = (inverse >= b) & (inverse < b + len(batch))
             ratings[sel] = expected[inverse[sel] - b, items[sel]]
