@@ -443,7 +443,8 @@ def _seed_list(text: str) -> list[int]:
     try:
         return [int(t) for t in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}") from None
 
 
 def cmd_benchmark(args) -> int:
@@ -455,6 +456,10 @@ def cmd_benchmark(args) -> int:
     unknown = [k for k in keys if k not in TABLES]
     if unknown:
         print(f"error: unknown table(s) {unknown}; known: {', '.join(TABLES)}", file=sys.stderr)
+        return 2
+    if args.seeds is not None and not any(_runs(TABLES[k], seeds=args.seeds) for k in keys):
+        print(f"error: --seeds {','.join(map(str, args.seeds))}: no run of the table(s) "
+              f"{', '.join(keys)} has these seeds", file=sys.stderr)
         return 2
     models = args.models.split(",") if args.models else None
     out = Path(args.out)

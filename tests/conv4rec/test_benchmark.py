@@ -81,6 +81,14 @@ def test_seeds_select_runs_and_a_second_process_fills_the_same_cache(tiny, monke
         build_parser().parse_args(["benchmark", "--seeds", "1,x"])
 
 
+def test_seeds_that_no_run_has_are_a_clear_error(tiny, capsys):
+    tmp, _ = tiny
+    assert main(["benchmark", "--tables", "tiny-explicit", "--seeds", "7", "--quiet",
+                 "--out", str(tmp / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --seeds 7") and "\n" not in err
+
+
 def test_job_key_changes_with_the_config_and_seed(tiny):
     _, tables = tiny
     table = tables["tiny-weak"]
