@@ -275,7 +275,7 @@ class MultVAENetwork(nn.Module):
 
     def __init__(self, n_items: int, hidden: int, latent: int, dropout: float) -> None:
         super().__init__()
-        self.dropout, self.latent = dropout, latent
+        self.dropout = dropout
         self.enc, self.enc_out = nn.Linear(n_items, hidden), nn.Linear(hidden, 2 * latent)
         self.dec, self.dec_out = nn.Linear(latent, hidden), nn.Linear(hidden, n_items)
 
