@@ -389,10 +389,16 @@ def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
                  else -rec["metrics"]["ndcg@100"])
         trials.append({"config": cfg.to_dict(), "score": score, "metrics": rec["metrics"]})
     best = min(trials, key=lambda t: t["score"])
+    metric = "rmse" if table.protocol == "explicit" else "ndcg@100"
+    base_dict = base.to_dict()
+    # every trial, as its changes from the base config and its validation metric, so the
+    # file shows how far the winner was from the rest (the first trial is the base itself)
+    trial_results = [{"changes": {k: v for k, v in t["config"].items() if base_dict.get(k) != v},
+                      metric: t["metrics"][metric]} for t in trials]
     out = {"model": model, "dataset": table.dataset, "protocol": table.protocol,
-           "selected_by": "validation rmse" if table.protocol == "explicit"
-           else "validation ndcg@100", "budget": budget, "config": best["config"],
-           "validation_metrics": best["metrics"], "trials": len(trials)}
+           "selected_by": f"validation {metric}", "budget": budget, "config": best["config"],
+           "validation_metrics": best["metrics"], "trials": len(trials),
+           "trial_results": trial_results}
     CONFIG_DIR.mkdir(exist_ok=True)
     atomic_write_text(config_path(model, table.dataset, table.protocol),
                       json.dumps(out, indent=2, sort_keys=True) + "\n")

@@ -124,6 +124,13 @@ def test_tune_saves_the_best_config(tiny):
                        .read_text())
     assert saved["config"] == best.to_dict() and saved["budget"] == 3
     assert benchmark.load_config("ease", tables["tiny-weak"].dataset, "weak") == best
+    # every trial is listed with its changes from the base config and its validation score
+    listed = saved["trial_results"]
+    assert len(listed) == 3 and listed[0]["changes"] == {}
+    assert [t["ndcg@100"] for t in listed] == [t["metrics"]["ndcg@100"] for t in trials]
+    assert max(t["ndcg@100"] for t in listed) == saved["validation_metrics"]["ndcg@100"]
+    for t, trial in zip(listed, trials):
+        assert {**trials[0]["config"], **t["changes"]} == trial["config"]
 
 
 def test_cli_registers_benchmark(tiny, capsys):
