@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -114,10 +115,19 @@ def config_path(model: str, dataset: str, protocol: str) -> Path:
 
 def load_config(model: str, dataset: str, protocol: str):
     """The tuned config of a model for (dataset, protocol), else the protocol's, else default."""
+    path = config_path(model, dataset, protocol)
+    if path.is_file():
+        return model_class(model).config_class.from_dict(json.loads(path.read_text())["config"])
+    return base_config(model, protocol)
+
+
+def base_config(model: str, protocol: str):
+    """The config a search starts from: the protocol's (``<model>__<protocol>.json``), else the
+    default. Never a dataset's tuned file, so a rerun of ``--tune`` repeats the same search."""
     cls = model_class(model)
-    for path in (config_path(model, dataset, protocol), CONFIG_DIR / f"{model}__{protocol}.json"):
-        if path.is_file():
-            return cls.config_class.from_dict(json.loads(path.read_text())["config"])
+    path = CONFIG_DIR / f"{model}__{protocol}.json"
+    if path.is_file():
+        return cls.config_class.from_dict(json.loads(path.read_text())["config"])
     return cls.config_class()
 
 
@@ -366,18 +376,38 @@ def validation_split(table: Table) -> Split:
     return random_split(first.train, test_fraction=0.1, seed=12345, name="val")
 
 
+def _config_key(config) -> str:
+    """A config's identity for the search: 500 and 500.0 are one value."""
+    def number(v):
+        return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+    return json.dumps({k: number(v) for k, v in config.to_dict().items()}, sort_keys=True)
+
+
 def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
          base=None, progress: bool = True) -> tuple[object, list[dict]]:
-    """Seeded random search of ``budget`` configs on the validation split; writes the best."""
+    """Seeded random search of ``budget`` configs on the validation split; writes the best.
+
+    The first trial is ``base`` (default: :func:`base_config`), the others change every key of
+    the model's search space at random from it."""
     cls = model_class(model)
-    base = base if base is not None else load_config(model, table.dataset, table.protocol)
+    base = base if base is not None else base_config(model, table.protocol)
     space = SEARCH_SPACES.get(model, {})
     rng = np.random.default_rng(seed)
     candidates = [base]
+    seen = {_config_key(base)}
     keys = list(space)
-    for _ in range(max(0, budget - 1) if keys else 0):
+    grid_size = math.prod(len(v) for v in space.values()) if keys else 0
+    # distinct configs only, so the budget counts what was tried (a small space is exhausted
+    # rather than sampled twice); the draws are those of a plain random search until a repeat
+    drawn: set[str] = set()
+    while keys and len(candidates) < budget and len(drawn) < grid_size:
         changes = {k: space[k][rng.integers(len(space[k]))] for k in keys}
-        candidates.append(base.replace(**changes))
+        cfg = base.replace(**changes)
+        text = _config_key(cfg)
+        drawn.add(text)
+        if text not in seen:
+            seen.add(text)
+            candidates.append(cfg)
     split = validation_split(table)
     val_table = Table(table.key + "-val", table.title, table.dataset, table.protocol,
                       (split.name,), (model,), heldout_users=table.heldout_users)

@@ -131,6 +131,25 @@ def test_tune_saves_the_best_config(tiny):
     assert max(t["ndcg@100"] for t in listed) == saved["validation_metrics"]["ndcg@100"]
     for t, trial in zip(listed, trials):
         assert {**trials[0]["config"], **t["changes"]} == trial["config"]
+    # a rerun starts from the same base, not from the file it wrote: the same search again
+    benchmark.tune(tables["tiny-weak"], "ease", budget=3, cache=tmp / "cache", progress=False)
+    again = json.loads((tmp / "configs" / f"ease__{tables['tiny-weak'].dataset}__weak.json")
+                       .read_text())
+    assert again == saved
+
+
+def test_tune_tries_distinct_configs_and_stops_when_the_space_is_exhausted(tiny):
+    tmp, tables = tiny
+    grid = benchmark.SEARCH_SPACES["ease"]["l2"]
+    base = benchmark.base_config("ease", "weak")
+    assert base.l2 in grid  # so the whole search can hold len(grid) configs, not more
+    _, trials = benchmark.tune(tables["tiny-weak"], "ease", budget=len(grid) + 3,
+                               cache=tmp / "cache", progress=False)
+    tried = [t["config"]["l2"] for t in trials]
+    assert sorted(tried) == sorted(grid)
+    _, few = benchmark.tune(tables["tiny-weak"], "ease", budget=4, cache=tmp / "cache",
+                            progress=False)
+    assert len(few) == 4 and len({t["config"]["l2"] for t in few}) == 4
 
 
 def test_cli_registers_benchmark(tiny, capsys):
