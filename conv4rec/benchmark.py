@@ -428,6 +428,8 @@ def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
     out = {"model": model, "dataset": table.dataset, "protocol": table.protocol,
            "selected_by": f"validation {metric}", "budget": budget, "config": best["config"],
            "validation_metrics": best["metrics"], "trials": len(trials),
+           "search_space": {k: [list(v) if isinstance(v, tuple) else v for v in values]
+                            for k, values in space.items()},
            "trial_results": trial_results}
     CONFIG_DIR.mkdir(exist_ok=True)
     atomic_write_text(config_path(model, table.dataset, table.protocol),

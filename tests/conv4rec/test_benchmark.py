@@ -125,6 +125,7 @@ def test_tune_saves_the_best_config(tiny):
     assert saved["config"] == best.to_dict() and saved["budget"] == 3
     assert benchmark.load_config("ease", tables["tiny-weak"].dataset, "weak") == best
     # every trial is listed with its changes from the base config and its validation score
+    assert saved["search_space"] == {"l2": list(benchmark.SEARCH_SPACES["ease"]["l2"])}
     listed = saved["trial_results"]
     assert len(listed) == 3 and listed[0]["changes"] == {}
     assert [t["ndcg@100"] for t in listed] == [t["metrics"]["ndcg@100"] for t in trials]
