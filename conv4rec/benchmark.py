@@ -411,15 +411,14 @@ def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
     split = validation_split(table)
     val_table = Table(table.key + "-val", table.title, table.dataset, table.protocol,
                       (split.name,), (model,), heldout_users=table.heldout_users)
+    metric, sign = ("rmse", 1.0) if table.protocol == "explicit" else ("ndcg@100", -1.0)
     trials = []
     for cfg in tqdm(candidates, desc=f"tune {model} {table.key}", disable=not progress,
                     leave=False):
         rec = run_job(val_table, split, model, cfg, 0, cache)
-        score = (rec["metrics"]["rmse"] if table.protocol == "explicit"
-                 else -rec["metrics"]["ndcg@100"])
-        trials.append({"config": cfg.to_dict(), "score": score, "metrics": rec["metrics"]})
+        trials.append({"config": cfg.to_dict(), "score": sign * rec["metrics"][metric],
+                       "metrics": rec["metrics"]})
     best = min(trials, key=lambda t: t["score"])
-    metric = "rmse" if table.protocol == "explicit" else "ndcg@100"
     base_dict = base.to_dict()
     # every trial, as its changes from the base config and its validation metric, so the
     # file shows how far the winner was from the rest (the first trial is the base itself)
