@@ -358,11 +358,15 @@ SEARCH_SPACES: dict[str, dict[str, Sequence]] = {
     "mult_vae": {"anneal_cap": [0.1, 0.2, 0.4], "dropout": [0.3, 0.5],
                  "hidden": [300, 600], "weight_decay": [0.0, 1e-5]},
     "conv4rec": {"in_channels": [4, 8, 16], "out_channels": [4, 8, 16],
-                 "hidden": [(128,), (256,), (512,)], "weight_decay": [1e-5, 1e-4, 1e-3],
+                 "hidden": [(128,), (256,), (512,), (512, 256)],
+                 "weight_decay": [1e-5, 1e-4, 1e-3],
                  "dropout": [0.0, 0.5, 0.7], "target_fraction": [0.1, 0.25],
                  "input_scaling": ["sqrt", "mean"], "lr_drops": [0, 2],
                  # added after the ML-100K tuning (docs/results.md, third round)
-                 "target": ["masked", "all"], "column_l2": [0.0, 1e-4]},
+                 "target": ["masked", "all"], "column_l2": [0.0, 1e-4],
+                 # added after the Douban and Flixster searches: the implicit part's weight
+                 # (beta stays 1: their ratio is what matters) and, above, a second layer
+                 "alpha": [0.5, 1.0, 2.0]},
 }
 SEARCH_SPACES["conv4rec_user"] = SEARCH_SPACES["conv4rec"]
 
