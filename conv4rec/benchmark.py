@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from conv4rec.baselines import BASELINES, SRMGCNN, load_graphs
 from conv4rec.checkpoint import atomic_write_text
+from conv4rec.cli import positive_int
 from conv4rec.config import Conv4RecConfig
 from conv4rec.data import Interactions, Split, load_dataset, random_split, user_fold_in_split
 from conv4rec.estimator import Conv4RecEstimator
@@ -538,14 +539,15 @@ def add_benchmark_parser(sub) -> None:
     p.add_argument("--name", help="output file stem (default: the suite name)")
     p.add_argument("--tune", action="store_true", help="tune each model on a validation split "
                    "first and save the best config under conv4rec/configs/")
-    p.add_argument("--budget", type=int, default=6, help="tuning trials per model (default 6)")
-    p.add_argument("--runs", type=int, help="run only the first N (split, seed) runs of each "
-                   "table (default: all)")
+    p.add_argument("--budget", type=positive_int, default=6,
+                   help="tuning trials per model (default 6)")
+    p.add_argument("--runs", type=positive_int, help="run only the first N (split, seed) runs "
+                   "of each table (default: all)")
     p.add_argument("--seeds", type=_seed_list, help="run only the runs with these seeds, "
                    "comma-separated (split k of a multi-split table has seed k; default: all); "
                    "e.g. to fill the cache from a second process")
     p.add_argument("--force", action="store_true", help="ignore the cache")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_benchmark)

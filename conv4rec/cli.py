@@ -29,7 +29,7 @@ from conv4rec.predict import (
 )
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -310,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("recommend", "top-k unseen items (or hidden gems) of one user")
     p.add_argument("checkpoint", type=Path)
     p.add_argument("--user", required=True, help="raw user id")
-    p.add_argument("-k", type=_positive_int, default=10, help="number of items (default 10)")
+    p.add_argument("-k", type=positive_int, default=10, help="number of items (default 10)")
     p.add_argument("--hidden-gems", action="store_true",
                    help="items outside the user's top 10%% of consumption, ranked by P(high)")
     p.add_argument("--tau", type=float, help="threshold of a high rating "

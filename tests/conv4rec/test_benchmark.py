@@ -89,6 +89,15 @@ def test_seeds_that_no_run_has_are_a_clear_error(tiny, capsys):
     assert err.startswith("error: --seeds 7") and "\n" not in err
 
 
+@pytest.mark.parametrize("flag", ["--budget", "--runs", "--threads"])
+def test_counts_below_one_are_rejected_by_the_parser(flag, capsys):
+    # a budget of 0 used to run the base config alone, silently
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["benchmark", flag, "0"])
+    err = capsys.readouterr().err
+    assert f"argument {flag}: expected a number >= 1, got 0" in err
+
+
 def test_job_key_changes_with_the_config_and_seed(tiny):
     _, tables = tiny
     table = tables["tiny-weak"]
