@@ -8,7 +8,7 @@ TORCH_PIN := torch==2.13.0
 # Real datasets: CI and tests read ../shared/data when it is there.
 export CONV4REC_DATA ?= $(abspath ../shared/data)
 
-.PHONY: install install-test demo test test-slow figures clean
+.PHONY: install install-test demo test test-slow gpu-check figures clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,18 @@ test: install
 
 test-slow: install
 	$(PY) -m pytest -q -m slow --hypothesis-profile=thorough
+
+# On a machine with a CUDA GPU (CI has none, so this is not part of `make test`): the CUDA
+# tests, then the GPU timings of docs/performance.md, each beside the same one on the CPU.
+# `make gpu-check PY=python3` uses that machine's own CUDA build of torch instead of .venv.
+GPU_OUT ?= results/gpu
+gpu-check:
+	mkdir -p $(GPU_OUT)
+	$(PY) -m pytest -q -p no:cacheprovider -rs tests/conv4rec/test_cuda.py
+	for what in epoch rank bounds; do \
+	  $(PY) -m conv4rec.bench $$what --data ml-1m --repeats 3 --device cuda --json \
+	    > $(GPU_OUT)/bench-$$what.json || exit 1; done
+	$(PY) -m conv4rec.bench scale --steps 10 --device cuda --json > $(GPU_OUT)/bench-scale.json
 
 figures: install
 	$(PY) -m paper_figures all --build-caches --docs docs/figures $(FIGURES_ARGS)

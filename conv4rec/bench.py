@@ -13,7 +13,10 @@ Subcommands (each repeats its measurement and prints the median and the spread):
 * ``profile``: where a training step's time goes (``torch.profiler``, top operators).
 
 Timings depend on the machine and on what else runs on it; the ratios printed beside them
-compare two things measured in the same process, one after the other.
+compare two things measured in the same process, one after the other. With ``--device cuda``,
+``epoch``, ``rank`` and ``bounds`` also repeat their measurement on the CPU and print the
+speed-up (``speedup_vs_cpu``); ``epoch`` then has no Mult-VAE ratio (that baseline runs on the
+CPU only).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from conv4rec.cli import torch_device
 from conv4rec.config import Conv4RecConfig
 from conv4rec.data import DataError, Interactions, load_dataset
 from conv4rec.estimator import Conv4RecEstimator, RowData
@@ -112,13 +116,15 @@ def bench_epoch(data: Interactions, config: Conv4RecConfig, repeats: int,
     est = Conv4RecEstimator(one_epoch, device=device, progress=False)
     conv = timed(_epoch_runner(est, data), repeats)
     out = {"conv4rec": conv, "conv4rec_s": conv["median_s"]}
-    from conv4rec.baselines.neural import MultVAE, MultVAEConfig
+    if device == "cpu":  # the Mult-VAE baseline runs on the CPU only: no ratio on a GPU
+        from conv4rec.baselines.neural import MultVAE, MultVAEConfig
 
-    # Mult-VAE of the same latent size, same batch size, one epoch, no validation pass
-    vae = MultVAE(MultVAEConfig(latent=config.code_size, epochs=1, patience=0,
-                                validation_fraction=0.0, batch_size=config.batch_size))
-    mv = timed(lambda: vae.fit(data, generator=0), repeats)
-    out.update(multvae=mv, multvae_s=mv["median_s"], ratio=conv["median_s"] / mv["median_s"])
+        # Mult-VAE of the same latent size, same batch size, one epoch, no validation pass
+        vae = MultVAE(MultVAEConfig(latent=config.code_size, epochs=1, patience=0,
+                                    validation_fraction=0.0, batch_size=config.batch_size))
+        mv = timed(lambda: vae.fit(data, generator=0), repeats)
+        out.update(multvae=mv, multvae_s=mv["median_s"],
+                   ratio=conv["median_s"] / mv["median_s"])
     n_batches = int(np.ceil(np.count_nonzero(data.counts_per_user()) / config.batch_size))
     flops = step_flops(config, data, device) * n_batches
     peak = matmul_peak_flops(device=device)
@@ -315,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", help="split name")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20, help="training steps timed by scale or profiled by profile")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", type=torch_device, default="cpu")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     parser.add_argument("--in-channels", type=int, help="K_in (default: Conv4RecConfig's)")
     parser.add_argument("--out-channels", type=int, help="K_out (default: Conv4RecConfig's)")
@@ -344,6 +350,11 @@ def main(argv: list[str] | None = None) -> int:
                 bench = {"epoch": bench_epoch, "rank": bench_rank, "bounds": bench_bounds}
                 extra = {"refine_steps": args.refine_steps} if args.what == "rank" else {}
                 result = bench[args.what](data, config, args.repeats, args.device, **extra)
+                if args.device != "cpu":  # the same measurement on the CPU, same process
+                    on_cpu = bench[args.what](data, config, args.repeats, "cpu", **extra)
+                    key = {"epoch": "conv4rec_s", "rank": "rank_s",
+                           "bounds": "bounds_s"}[args.what]
+                    result.update(cpu_s=on_cpu[key], speedup_vs_cpu=on_cpu[key] / result[key])
             result["data"] = f"{args.data}: {data.n_users}x{data.n_items}, {data.n_observed}"
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -26,9 +26,11 @@ import io
 import json
 import logging
 import math
+import multiprocessing
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +40,7 @@ from tqdm.auto import tqdm
 
 from conv4rec.baselines import BASELINES, SRMGCNN, load_graphs
 from conv4rec.checkpoint import atomic_write_text
-from conv4rec.cli import positive_int
+from conv4rec.cli import positive_int, torch_device
 from conv4rec.config import Conv4RecConfig
 from conv4rec.data import Interactions, Split, load_dataset, random_split, user_fold_in_split
 from conv4rec.estimator import Conv4RecEstimator
@@ -73,12 +75,13 @@ class Conv4RecModel:
     name = "conv4rec"
     config_class = Conv4RecConfig
 
-    def __init__(self, config: Conv4RecConfig | None = None) -> None:
+    def __init__(self, config: Conv4RecConfig | None = None, *, device: str = "cpu") -> None:
         self.config = config or Conv4RecConfig()
+        self.device = device
 
     def fit(self, train: Interactions, *, generator: int) -> Conv4RecModel:
-        self.estimator_ = Conv4RecEstimator(self.config, progress=False).fit(
-            train, generator=generator)
+        self.estimator_ = Conv4RecEstimator(self.config, device=self.device,
+                                            progress=False).fit(train, generator=generator)
         return self
 
     def predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -132,12 +135,20 @@ def base_config(model: str, protocol: str):
     return cls.config_class()
 
 
-def build_model(model: str, config, dataset: str, train: Interactions):
+def build_model(model: str, config, dataset: str, train: Interactions, device: str = "cpu"):
+    """A model ready to fit; ``device`` is used by Conv4Rec (the baselines run on the CPU)."""
     cls = model_class(model)
     if cls is SRMGCNN:
         user_graph, item_graph = load_graphs(dataset, train)
         return SRMGCNN(config, user_graph=user_graph, item_graph=item_graph)
+    if issubclass(cls, Conv4RecModel):
+        return cls(config, device=device)
     return cls(config)
+
+
+def job_device(model: str, device: str) -> str:
+    """Where a model's job runs: Conv4Rec on ``device``, every baseline on the CPU."""
+    return device if issubclass(model_class(model), Conv4RecModel) else "cpu"
 
 
 # ------------------------------------------------------------------------------ tables
@@ -234,31 +245,37 @@ def evaluate_model(model, protocol: str, split: Split) -> tuple[dict, dict]:
                         if k in ("recall@20", "ndcg@100")}}
 
 
-def job_key(table: Table, split: Split, model: str, config, seed: int) -> str:
+def job_key(table: Table, split: Split, model: str, config, seed: int,
+            device: str = "cpu") -> str:
     spec = {"v": CACHE_VERSION, "dataset": table.dataset, "protocol": table.protocol,
             "split": split.name, "train": split.train.fingerprint(),
             "test": split.test.fingerprint(),
             "fold_in": None if split.fold_in is None else split.fold_in.fingerprint(),
             "model": model, "config": config.to_dict(), "seed": seed}
+    if device != "cpu":
+        # another device gives other rounding (and a GPU's atomics another order): its
+        # results are cached apart, so a CPU table never reads them (CPU keys are unchanged)
+        spec["device"] = device
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def run_job(table: Table, split: Split, model: str, config, seed: int, cache: Path,
-            force: bool = False) -> dict:
+            force: bool = False, device: str = "cpu") -> dict:
     """Fit and evaluate one model on one split with one seed, through the cache."""
-    key = job_key(table, split, model, config, seed)
+    device = job_device(model, device)
+    key = job_key(table, split, model, config, seed, device)
     path = cache / f"{key}.json"
     if path.is_file() and not force:
         return json.loads(path.read_text())
     train = split.train
     start = time.perf_counter()
-    fitted = build_model(model, config, table.dataset, train).fit(train, generator=seed)
+    fitted = build_model(model, config, table.dataset, train, device).fit(train, generator=seed)
     fit_seconds = time.perf_counter() - start
     metrics, per_user = evaluate_model(fitted, table.protocol, split)
     record = {"key": key, "table": table.key, "dataset": table.dataset,
               "protocol": table.protocol, "split": split.name, "model": model, "seed": seed,
               "config": config.to_dict(), "metrics": metrics, "per_user": per_user,
-              "fit_seconds": fit_seconds,
+              "fit_seconds": fit_seconds, "device": device,
               "eval_seconds": time.perf_counter() - start - fit_seconds}
     atomic_write_text(path, json.dumps(record))
     return record
@@ -388,12 +405,38 @@ def _config_key(config) -> str:
     return json.dumps({k: number(v) for k, v in config.to_dict().items()}, sort_keys=True)
 
 
+def _init_worker(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def _run_trials(table: Table, split: Split, model: str, configs: list, cache: Path,
+                device: str, workers: int, progress: bool) -> list[dict]:
+    """``run_job`` of every config (seed 0), in ``workers`` processes when above 1 (spawned:
+    CUDA cannot be forked); the records come back in the order of ``configs``."""
+    desc = f"tune {model} {table.key}"
+    if workers <= 1:
+        return [run_job(table, split, model, cfg, 0, cache, device=device)
+                for cfg in tqdm(configs, desc=desc, disable=not progress, leave=False)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(workers, len(configs)), mp_context=context,
+                             initializer=_init_worker,
+                             initargs=(torch.get_num_threads(),)) as pool:
+        futures = [pool.submit(run_job, table, split, model, cfg, 0, cache, False, device)
+                   for cfg in configs]
+        for _ in tqdm(as_completed(futures), total=len(futures), desc=desc,
+                      disable=not progress, leave=False):
+            pass
+        return [f.result() for f in futures]
+
+
 def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
-         base=None, progress: bool = True) -> tuple[object, list[dict]]:
+         base=None, progress: bool = True, device: str = "cpu", workers: int = 1
+         ) -> tuple[object, list[dict]]:
     """Seeded random search of ``budget`` configs on the validation split; writes the best.
 
     The first trial is ``base`` (default: :func:`base_config`), the others change every key of
-    the model's search space at random from it."""
+    the model's search space at random from it. ``workers`` > 1 runs the trials in that many
+    processes at once (the same trials and results: each is one cached job)."""
     cls = model_class(model)
     base = base if base is not None else base_config(model, table.protocol)
     space = SEARCH_SPACES.get(model, {})
@@ -417,12 +460,9 @@ def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
     val_table = Table(table.key + "-val", table.title, table.dataset, table.protocol,
                       (split.name,), (model,), heldout_users=table.heldout_users)
     metric, sign = ("rmse", 1.0) if table.protocol == "explicit" else ("ndcg@100", -1.0)
-    trials = []
-    for cfg in tqdm(candidates, desc=f"tune {model} {table.key}", disable=not progress,
-                    leave=False):
-        rec = run_job(val_table, split, model, cfg, 0, cache)
-        trials.append({"config": cfg.to_dict(), "score": sign * rec["metrics"][metric],
-                       "metrics": rec["metrics"]})
+    records = _run_trials(val_table, split, model, candidates, cache, device, workers, progress)
+    trials = [{"config": cfg.to_dict(), "score": sign * rec["metrics"][metric],
+               "metrics": rec["metrics"]} for cfg, rec in zip(candidates, records)]
     best = min(trials, key=lambda t: t["score"])
     base_dict = base.to_dict()
     # every trial, as its changes from the base config and its validation metric, so the
@@ -434,7 +474,7 @@ def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
            "validation_metrics": best["metrics"], "trials": len(trials),
            "search_space": {k: [list(v) if isinstance(v, tuple) else v for v in values]
                             for k, values in space.items()},
-           "trial_results": trial_results}
+           "trial_results": trial_results, "searched_on": job_device(model, device)}
     CONFIG_DIR.mkdir(exist_ok=True)
     atomic_write_text(config_path(model, table.dataset, table.protocol),
                       json.dumps(out, indent=2, sort_keys=True) + "\n")
@@ -445,7 +485,7 @@ def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
 def run_tables(table_keys: Sequence[str], *, out: Path, models: Sequence[str] | None = None,
                progress: bool = True, force: bool = False, command: str = "",
                suite: str = "custom", max_runs: int | None = None,
-               seeds: Sequence[int] | None = None) -> list[dict]:
+               seeds: Sequence[int] | None = None, device: str = "cpu") -> list[dict]:
     """Run (or read from the cache) every job of the tables and write the outputs."""
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
@@ -466,7 +506,8 @@ def run_tables(table_keys: Sequence[str], *, out: Path, models: Sequence[str] | 
         if sk not in splits:
             splits[sk] = table.load(split_name)
         config = load_config(model, table.dataset, table.protocol)
-        records[table.key].append(run_job(table, splits[sk], model, config, seed, cache, force))
+        records[table.key].append(run_job(table, splits[sk], model, config, seed, cache, force,
+                                          device))
     summaries = [aggregate(TABLES[k], records[k], max_runs, seeds) for k in table_keys
                  if records[k]]
     md = "\n".join(to_markdown(s, command) for s in summaries)
@@ -506,18 +547,21 @@ def cmd_benchmark(args) -> int:
     models = args.models.split(",") if args.models else None
     out = Path(args.out)
     command = "python -m conv4rec " + " ".join(getattr(args, "argv", None) or sys.argv[1:])
-    if args.tune:
+    if args.tune or args.tune_only:
         for key in keys:
             table = TABLES[key]
             for model in table.models:
                 if models and model not in models:
                     continue
                 tune(table, model, budget=args.budget, cache=out / "cache",
-                     progress=not args.quiet)
+                     progress=not args.quiet, device=args.device, workers=args.workers)
+        if args.tune_only:
+            print("tuned configs written under conv4rec/configs/; tables not run (--tune-only)")
+            return 0
     summaries = run_tables(keys, out=out, models=models, progress=not args.quiet,
                            force=args.force, command=command,
                            suite=args.name or args.suite, max_runs=args.runs,
-                           seeds=args.seeds)
+                           seeds=args.seeds, device=args.device)
     if args.json:
         print(json.dumps(summaries, indent=2))
     else:
@@ -539,6 +583,11 @@ def add_benchmark_parser(sub) -> None:
     p.add_argument("--name", help="output file stem (default: the suite name)")
     p.add_argument("--tune", action="store_true", help="tune each model on a validation split "
                    "first and save the best config under conv4rec/configs/")
+    p.add_argument("--tune-only", action="store_true",
+                   help="tune as --tune does, write the configs and stop (no tables)")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="tuning trials run at once, each in its own process with --threads "
+                        "threads (default 1; e.g. several Conv4Rec trials sharing one GPU)")
     p.add_argument("--budget", type=positive_int, default=6,
                    help="tuning trials per model (default 6)")
     p.add_argument("--runs", type=positive_int, help="run only the first N (split, seed) runs "
@@ -548,6 +597,10 @@ def add_benchmark_parser(sub) -> None:
                    "e.g. to fill the cache from a second process")
     p.add_argument("--force", action="store_true", help="ignore the cache")
     p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
+    p.add_argument("--device", type=torch_device, default="cpu",
+                   help="torch device of the Conv4Rec jobs, e.g. cuda (default cpu; the "
+                        "baselines always run on the CPU; results on another device are cached "
+                        "apart from the CPU's)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_benchmark)

@@ -39,6 +39,24 @@ def positive_int(text: str) -> int:
     return value
 
 
+def torch_device(text: str) -> str:
+    """A ``--device`` value: a torch device this machine has (cpu, cuda, cuda:1, mps)."""
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(f"not a torch device: {text!r} (e.g. cpu, cuda)"
+                                         ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{text!r}: this machine has no usable CUDA device "
+                                         f"(torch {torch.__version__})")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise argparse.ArgumentTypeError(f"{text!r}: this machine has "
+                                         f"{torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise argparse.ArgumentTypeError(f"{text!r}: MPS is not available on this machine")
+    return text
+
+
 def _print_json(obj: object) -> None:
     print(json.dumps(obj, indent=2, sort_keys=True))
 
@@ -296,7 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", help="split name, e.g. u1..u5, ua, ub for ml-100k")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
-    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--device", type=torch_device, default="cpu",
+                   help="torch device (default cpu)")
     _add_config_args(p)
     p.set_defaults(func=cmd_train)
 
@@ -304,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", type=Path)
     p.add_argument("--users", help="comma-separated raw user ids (default: all)")
     p.add_argument("--out", required=True, type=Path, help="output .npz file")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", type=torch_device, default="cpu", help="torch device (default cpu)")
     p.set_defaults(func=cmd_predict)
 
     p = add("recommend", "top-k unseen items (or hidden gems) of one user")
@@ -315,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="items outside the user's top 10%% of consumption, ranked by P(high)")
     p.add_argument("--tau", type=float, help="threshold of a high rating "
                    "(default v_1 + 0.75 (v_C - v_1))")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", type=torch_device, default="cpu", help="torch device (default cpu)")
     p.set_defaults(func=cmd_recommend)
 
     p = add("evaluate", "RMSE, MAE, Recall@k and NDCG@k of a checkpoint on a test split")
@@ -326,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "items' and the users' training counts")
     p.add_argument("--refine-steps", type=int, help="refinement steps of each user's code "
                    "before predicting (default: the checkpoint's; 0 = the network alone)")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", type=torch_device, default="cpu", help="torch device (default cpu)")
     p.set_defaults(func=cmd_evaluate)
 
     p = add("demo", "train on a small synthetic dataset and show recommendations",

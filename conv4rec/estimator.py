@@ -384,7 +384,7 @@ class Conv4RecEstimator:
         out = {}
         for name, param in self.model_.state_dict().items():
             if name.endswith("weight"):
-                init = self.initial_state_[name]
+                init = self.initial_state_[name].to(param.device)
                 out[name] = {"fro": param.double().norm().item(),
                              "fro_dist": (param - init).double().norm().item()}
         return out

@@ -108,6 +108,29 @@ def test_job_key_changes_with_the_config_and_seed(tiny):
     assert a != job_key(table, split, "ease", EASEConfig(l2=1.0), 1)
 
 
+def test_a_device_other_than_the_cpu_is_cached_apart_for_conv4rec_only(tiny):
+    _, tables = tiny
+    table = tables["tiny-explicit"]
+    split = table.load("fixed")
+    config = benchmark.Conv4RecConfig()
+    cpu = job_key(table, split, "conv4rec", config, 0)
+    assert job_key(table, split, "conv4rec", config, 0, "cpu") == cpu  # CPU keys unchanged
+    assert job_key(table, split, "conv4rec", config, 0, "cuda") != cpu
+    assert benchmark.job_device("conv4rec", "cuda") == "cuda"
+    assert benchmark.job_device("conv4rec_user", "cuda") == "cuda"
+    assert benchmark.job_device("ease", "cuda") == "cpu"  # baselines always on the CPU
+
+
+def test_a_device_this_machine_lacks_is_a_parser_error(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["benchmark", "--device", "nonsense"])
+    assert "argument --device: not a torch device: 'nonsense'" in capsys.readouterr().err
+    if not benchmark.torch.cuda.is_available():
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["benchmark", "--device", "cuda"])
+        assert "no usable CUDA device" in capsys.readouterr().err
+
+
 def test_aggregate_pairs_conv4rec_with_each_model():
     table = Table("t", "t", "d", "explicit", ("a", "b"), ("conv4rec", "global_mean"))
     records = []
@@ -146,6 +169,33 @@ def test_tune_saves_the_best_config(tiny):
     again = json.loads((tmp / "configs" / f"ease__{tables['tiny-weak'].dataset}__weak.json")
                        .read_text())
     assert again == saved
+
+
+def test_tune_only_writes_the_configs_and_runs_no_table(tiny, capsys):
+    tmp, tables = tiny
+    out = tmp / "r"
+    assert main(["benchmark", "--tables", "tiny-weak", "--models", "ease", "--tune-only",
+                 "--budget", "2", "--quiet", "--out", str(out)]) == 0
+    assert "tables not run" in capsys.readouterr().out
+    saved = json.loads((tmp / "configs" / f"ease__{tables['tiny-weak'].dataset}__weak.json")
+                       .read_text())
+    assert saved["trials"] == 2 and saved["searched_on"] == "cpu"
+    assert not list(out.glob("*.md"))  # no table written
+    records = [json.loads(p.read_text()) for p in (out / "cache").glob("*.json")]
+    assert len(records) == 2 and {r["table"] for r in records} == {"tiny-weak-val"}
+    assert {r["device"] for r in records} == {"cpu"}
+
+
+def test_trials_in_parallel_processes_give_the_same_search(tiny):
+    tmp, tables = tiny
+    serial = benchmark.tune(tables["tiny-strong"], "ease", budget=3, cache=tmp / "c1",
+                            progress=False)
+    path = tmp / "configs" / f"ease__{tables['tiny-strong'].dataset}__strong.json"
+    written = path.read_text()
+    parallel = benchmark.tune(tables["tiny-strong"], "ease", budget=3, cache=tmp / "c2",
+                              progress=False, workers=3)
+    assert parallel == serial and path.read_text() == written
+    assert len(list((tmp / "c2").glob("*.json"))) == 3  # each trial ran (not read from c1)
 
 
 def test_tune_tries_distinct_configs_and_stops_when_the_space_is_exhausted(tiny):
