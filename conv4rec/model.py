@@ -108,10 +108,13 @@ class Conv4Rec(nn.Module):
             with torch.no_grad():
                 # kaiming_uniform_(a=sqrt(5)) as in nn.Linear is uniform(-1/sqrt(fan_in), ...),
                 # drawn in nn.Linear's (out, in) order whatever the storage layout
+                # drawn on the CPU and copied: the same numbers on any device (a CPU
+                # generator cannot fill a GPU tensor)
                 weight = torch.empty(layer.weight.shape).uniform_(-bound, bound,
                                                                   generator=generator)
                 layer.weight.copy_(weight)
-                layer.bias.uniform_(-bound, bound, generator=generator)
+                layer.bias.copy_(torch.empty(layer.bias.shape).uniform_(-bound, bound,
+                                                                        generator=generator))
         for extra in (self.item_bias, self.encoder_shared, self.decoder_shared):
             if extra is not None:
                 with torch.no_grad():
