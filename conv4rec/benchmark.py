@@ -252,11 +252,27 @@ def job_key(table: Table, split: Split, model: str, config, seed: int,
             "test": split.test.fingerprint(),
             "fold_in": None if split.fold_in is None else split.fold_in.fingerprint(),
             "model": model, "config": config.to_dict(), "seed": seed}
+    if uses_cold_column_rule(table, split, config):
+        # predictions that changed when unseen columns got the row's level profile
+        # (Conv4RecEstimator._fill_cold_columns); the other jobs keep their cached results
+        spec["cold_columns"] = "level-profile"
     if device != "cpu":
         # another device gives other rounding (and a GPU's atomics another order): its
         # results are cached apart, so a CPU table never reads them (CPU keys are unchanged)
         spec["device"] = device
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def uses_cold_column_rule(table: Table, split: Split, config) -> bool:
+    """Whether a Conv4Rec job's explicit metrics depend on the rule for columns without
+    training data: test ratings of items (user orientation) or users (item orientation) that
+    have no training rating."""
+    if table.protocol != "explicit" or not isinstance(config, Conv4RecConfig):
+        return False
+    train, test = split.train, split.test
+    if config.orientation == "user":
+        return bool(np.any(np.bincount(train.item, minlength=train.n_items)[test.item] == 0))
+    return bool(np.any(np.bincount(train.user, minlength=train.n_users)[test.user] == 0))
 
 
 def run_job(table: Table, split: Split, model: str, config, seed: int, cache: Path,

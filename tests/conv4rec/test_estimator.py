@@ -264,3 +264,51 @@ def test_column_l2_pulls_the_per_column_parameters_to_zero(data):
         est = fit(data, TINY.replace(epochs=3, patience=0, lr=1e-2, column_l2=l2))
         norms[l2] = sum(p.square().sum().item() for p in est.model_.column_parameters())
     assert norms[1.0] < 0.9 * norms[0.0]
+
+
+@pytest.mark.parametrize("orientation", ["user", "item"])
+def test_a_column_without_training_data_gets_the_rows_level_profile(data, orientation):
+    """An item nobody rated (user orientation) or a user who rated nothing (item orientation)
+    has untrained output weights: its rating distribution is the row's level profile over the
+    trained columns, its consumption the network's, and each user's q still sums to one."""
+    from conv4rec.data import Interactions
+
+    cold_item, cold_user = data.n_items - 1, data.n_users - 1
+    keep = (data.item != cold_item) & (data.user != cold_user)
+    train = Interactions(user=data.user[keep], item=data.item[keep], level=data.level[keep],
+                         levels=data.levels, user_ids=data.user_ids, item_ids=data.item_ids,
+                         source="cold")
+    est = fit(train, TINY.replace(orientation=orientation))
+    cold = est.cold_columns()
+    expected_cold = [cold_item] if orientation == "user" else [cold_user]
+    assert np.flatnonzero(cold).tolist() == expected_cold
+    log_q = est.predict_log_proba()
+    np.testing.assert_allclose(log_q.exp().sum(dim=(1, 2)), 1.0, rtol=1e-5)
+    # the network alone, row by row in its own orientation
+    rows = np.arange(len(est._rows_data.counts))
+    with torch.no_grad():
+        raw = estimator_module.joint_log_softmax(est._forward(est._rows_data, rows, None)[0])
+    filled = est._fill_cold_columns(raw)
+    trained = ~torch.as_tensor(cold)
+    torch.testing.assert_close(filled[:, trained], raw[:, trained])  # others untouched
+    torch.testing.assert_close(filled.logsumexp(-1), raw.logsumexp(-1))  # consumption kept
+    profile = raw[:, trained].exp().sum(1)
+    profile = profile / profile.sum(-1, keepdim=True)
+    c = int(np.flatnonzero(cold)[0])
+    conditional = (filled[:, c] - filled[:, c].logsumexp(-1, keepdim=True)).exp()
+    torch.testing.assert_close(conditional, profile)
+    # the expected rating of a cold pair is the row's profile mean (here, for the user view)
+    users = np.arange(train.n_users)
+    pred = est.predict_ratings(users, np.full(len(users), cold_item))
+    cond_u = (log_q[:, cold_item] - log_q[:, cold_item].logsumexp(-1, keepdim=True)).exp()
+    np.testing.assert_allclose(pred, (cond_u @ torch.as_tensor(data.levels, dtype=cond_u.dtype)
+                                      ).numpy(), rtol=1e-5)
+
+
+def test_no_cold_column_leaves_the_prediction_as_the_network_gives_it(data):
+    est = fit(data)
+    assert not est.cold_columns().any()
+    rows = np.arange(data.n_users)
+    with torch.no_grad():
+        raw = estimator_module.joint_log_softmax(est._forward(est._rows_data, rows, None)[0])
+    assert est._fill_cold_columns(raw) is raw
