@@ -29,16 +29,18 @@ test-slow: install
 	$(PY) -m pytest -q -m slow --hypothesis-profile=thorough
 
 # On a machine with a CUDA GPU (CI has none, so this is not part of `make test`): the CUDA
-# tests, then the GPU timings of docs/performance.md, each beside the same one on the CPU.
-# `make gpu-check PY=python3` uses that machine's own CUDA build of torch instead of .venv.
+# tests, then the GPU timings of docs/performance.md, each beside the same one on the CPU
+# (one CPU thread, as the benchmark tables use). `make gpu-check PY=python3` uses that
+# machine's own CUDA build of torch instead of .venv.
 GPU_OUT ?= results/gpu
 gpu-check:
 	mkdir -p $(GPU_OUT)
 	$(PY) -m pytest -q -p no:cacheprovider -rs tests/conv4rec/test_cuda.py
 	for what in epoch rank bounds; do \
-	  $(PY) -m conv4rec.bench $$what --data ml-1m --repeats 3 --device cuda --json \
-	    > $(GPU_OUT)/bench-$$what.json || exit 1; done
-	$(PY) -m conv4rec.bench scale --steps 10 --device cuda --json > $(GPU_OUT)/bench-scale.json
+	  OMP_NUM_THREADS=1 $(PY) -m conv4rec.bench $$what --data ml-1m --repeats 2 --device cuda \
+	    --json > $(GPU_OUT)/bench-$$what.json || exit 1; done
+	OMP_NUM_THREADS=1 $(PY) -m conv4rec.bench scale --steps 5 --device cuda --json \
+	  > $(GPU_OUT)/bench-scale.json
 
 figures: install
 	$(PY) -m paper_figures all --build-caches --docs docs/figures $(FIGURES_ARGS)
