@@ -121,6 +121,15 @@ def test_a_device_other_than_the_cpu_is_cached_apart_for_conv4rec_only(tiny):
     assert benchmark.job_device("ease", "cuda") == "cpu"  # baselines always on the CPU
 
 
+def _key_without_rules(table, split, model, config, seed=0):
+    """The cache key as it was before any rule or device entered it (the base spec)."""
+    spec = {"v": benchmark.CACHE_VERSION, "dataset": table.dataset, "protocol": table.protocol,
+            "split": split.name, "train": split.train.fingerprint(),
+            "test": split.test.fingerprint(), "fold_in": None, "model": model,
+            "config": config.to_dict(), "seed": seed}
+    return benchmark.hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def test_only_explicit_conv4rec_jobs_with_cold_test_columns_take_the_cold_column_key(tiny):
     _, tables = tiny
     explicit, weak = tables["tiny-explicit"], tables["tiny-weak"]
@@ -128,6 +137,8 @@ def test_only_explicit_conv4rec_jobs_with_cold_test_columns_take_the_cold_column
     user, item = benchmark.Conv4RecConfig(), benchmark.Conv4RecConfig(orientation="item")
     rule = benchmark.uses_cold_column_rule
     assert not rule(explicit, split, user) and not rule(explicit, split, item)
+    assert job_key(explicit, split, "conv4rec", user, 0) == _key_without_rules(
+        explicit, split, "conv4rec", user)  # no cold column: the key is unchanged
     # drop every training rating of one test item, then of one test user
     cold_item, cold_user = split.test.item[0], split.test.user[0]
     for orientation, keep in (("user", split.train.item != cold_item),
@@ -136,22 +147,8 @@ def test_only_explicit_conv4rec_jobs_with_cold_test_columns_take_the_cold_column
         config = benchmark.Conv4RecConfig(orientation=orientation)
         assert rule(explicit, cold, config) and not rule(weak, cold, config)
         assert not rule(explicit, cold, EASEConfig())
-        key = job_key(explicit, cold, "conv4rec", config, 0)
-        spec_without = {"v": benchmark.CACHE_VERSION, "dataset": explicit.dataset,
-                        "protocol": "explicit", "split": cold.name,
-                        "train": cold.train.fingerprint(), "test": cold.test.fingerprint(),
-                        "fold_in": None, "model": "conv4rec", "config": config.to_dict(),
-                        "seed": 0}
-        plain = benchmark.hashlib.sha256(
-            json.dumps(spec_without, sort_keys=True).encode()).hexdigest()[:16]
-        assert key != plain
-    plain_split = job_key(explicit, split, "conv4rec", user, 0)
-    spec = {"v": benchmark.CACHE_VERSION, "dataset": explicit.dataset, "protocol": "explicit",
-            "split": split.name, "train": split.train.fingerprint(),
-            "test": split.test.fingerprint(), "fold_in": None, "model": "conv4rec",
-            "config": user.to_dict(), "seed": 0}
-    assert plain_split == benchmark.hashlib.sha256(
-        json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]  # unchanged key
+        assert job_key(explicit, cold, "conv4rec", config, 0) != _key_without_rules(
+            explicit, cold, "conv4rec", config)
 
 
 def test_a_device_this_machine_lacks_is_a_parser_error(capsys):
