@@ -414,11 +414,12 @@ class Conv4RecEstimator:
         self.model_.eval()
         data = self.train_data_ if profiles is None else self._check_profiles(profiles)
         users = np.arange(data.n_users) if users is None else np.asarray(users, dtype=np.int64)
+        cold = torch.as_tensor(self.cold_columns(), device=self.device)  # once, not per batch
         if self.config.orientation == "user":
             rows_data = self._rows_data if profiles is None else RowData.from_interactions(data)
             parts = [self._fill_cold_columns(joint_log_softmax(self._forward(
                 rows_data, users[b:b + batch_size], None, refine_steps=self.refine_steps_)[0]
-            )).cpu() for b in range(0, len(users), batch_size)]
+            ), cold).cpu() for b in range(0, len(users), batch_size)]
             return torch.cat(parts) if parts else torch.empty(0, data.n_items, data.n_levels)
         # item orientation: rows are items, columns users
         n_items = data.n_items
@@ -428,7 +429,7 @@ class Conv4RecEstimator:
         for b in range(0, n_items, batch_size):
             rows = np.arange(b, min(b + batch_size, n_items))
             log_q = self._fill_cold_columns(joint_log_softmax(self._forward(
-                self._rows_data, rows, None, refine_steps=self.refine_steps_)[0])).cpu()
+                self._rows_data, rows, None, refine_steps=self.refine_steps_)[0]), cold).cpu()
             out[:, rows, :] = log_q[:, users, :].permute(1, 0, 2) + log_share[rows, None]
         flat = out.view(len(users), -1)
         return (flat - torch.logsumexp(flat, dim=-1, keepdim=True)).view_as(out)
@@ -439,15 +440,16 @@ class Conv4RecEstimator:
         self._check_fitted()
         return np.bincount(self._rows_data.items, minlength=self.model_.n_items) == 0
 
-    def _fill_cold_columns(self, log_q: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _fill_cold_columns(log_q: torch.Tensor, cold: torch.Tensor) -> torch.Tensor:
         """``log_q`` (rows, columns, levels) with the rating distribution p(c | column) of each
-        cold column (no training interaction, so its output weights are still their random
+        cold column (``cold``: boolean over the columns, from :meth:`cold_columns`; no training
+        interaction, so its output weights are still their random
         initialisation) replaced by the row's level profile over its trained columns,
         p(c) = sum_j q(j, c) / sum_j q(j); the consumption q(column) = sum_c q(column, c) is the
         network's, so each row still sums to one. In the user orientation a new item gets the
         user's rating profile; in the item orientation a user without training ratings gets
         the item's."""
-        cold = torch.as_tensor(self.cold_columns(), device=log_q.device)
         if not cold.any():
             return log_q
         log_consume = torch.logsumexp(log_q[:, cold], dim=-1, keepdim=True)

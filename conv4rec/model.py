@@ -107,9 +107,9 @@ class Conv4Rec(nn.Module):
             bound = 1.0 / math.sqrt(fan_in)
             with torch.no_grad():
                 # kaiming_uniform_(a=sqrt(5)) as in nn.Linear is uniform(-1/sqrt(fan_in), ...),
-                # drawn in nn.Linear's (out, in) order whatever the storage layout
-                # drawn on the CPU and copied: the same numbers on any device (a CPU
-                # generator cannot fill a GPU tensor)
+                # drawn in nn.Linear's (out, in) order whatever the storage layout, on the CPU
+                # and copied, so any device gets the same numbers (a CPU generator cannot fill
+                # a GPU tensor)
                 weight = torch.empty(layer.weight.shape).uniform_(-bound, bound,
                                                                   generator=generator)
                 layer.weight.copy_(weight)

@@ -288,7 +288,7 @@ def test_a_column_without_training_data_gets_the_rows_level_profile(data, orient
     rows = np.arange(len(est._rows_data.counts))
     with torch.no_grad():
         raw = estimator_module.joint_log_softmax(est._forward(est._rows_data, rows, None)[0])
-    filled = est._fill_cold_columns(raw)
+    filled = est._fill_cold_columns(raw, torch.as_tensor(est.cold_columns()))
     trained = ~torch.as_tensor(cold)
     torch.testing.assert_close(filled[:, trained], raw[:, trained])  # others untouched
     torch.testing.assert_close(filled.logsumexp(-1), raw.logsumexp(-1))  # consumption kept
@@ -311,4 +311,4 @@ def test_no_cold_column_leaves_the_prediction_as_the_network_gives_it(data):
     rows = np.arange(data.n_users)
     with torch.no_grad():
         raw = estimator_module.joint_log_softmax(est._forward(est._rows_data, rows, None)[0])
-    assert est._fill_cold_columns(raw) is raw
+    assert est._fill_cold_columns(raw, torch.as_tensor(est.cold_columns())) is raw
