@@ -125,8 +125,9 @@ def bench_epoch(data: Interactions, config: Conv4RecConfig, repeats: int,
         mv = timed(lambda: vae.fit(data, generator=0), repeats)
         out.update(multvae=mv, multvae_s=mv["median_s"],
                    ratio=conv["median_s"] / mv["median_s"])
-    n_batches = int(np.ceil(np.count_nonzero(data.counts_per_user()) / config.batch_size))
-    flops = step_flops(config, data, device) * n_batches
+    rows = data.transpose() if config.orientation == "item" else data  # the network's rows
+    n_batches = int(np.ceil(np.count_nonzero(rows.counts_per_user()) / config.batch_size))
+    flops = step_flops(config, rows, device) * n_batches
     peak = matmul_peak_flops(device=device)
     out.update(flops_per_epoch=flops, achieved_flops=flops / conv["median_s"],
                matmul_peak_flops=peak, roofline_ratio=flops / conv["median_s"] / peak)
@@ -260,6 +261,8 @@ def bench_profile(data: Interactions, config: Conv4RecConfig, n_steps: int,
 
     from conv4rec.model import Conv4Rec
 
+    data = data.transpose() if config.orientation == "item" else data  # the network's rows
+
     model = Conv4Rec(data.n_items, data.n_levels, config).to(device)
     model.reset_parameters(torch.Generator().manual_seed(0))
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, fused=True)
@@ -312,6 +315,35 @@ def _summary(name: str, result: dict) -> str:
     return "\n".join(lines)
 
 
+def bench_config(path: Path | None, settings: list[str], **fields: int | None
+                 ) -> Conv4RecConfig:
+    """The config a benchmark times: the file's (else the defaults), then ``KEY=VALUE``
+    settings, then the named fields that are not None. A bad file, key or value raises
+    ValueError with a one-line message."""
+    d: dict = {}
+    if path is not None:
+        try:
+            loaded = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"--config {path}: cannot read a JSON config ({exc})") from None
+        d = loaded.get("config", loaded) if isinstance(loaded, dict) else None
+        if not isinstance(d, dict):
+            raise ValueError(f"--config {path}: expected a JSON object of config fields")
+    for setting in settings:
+        key, sep, text = setting.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set {setting!r}: expected KEY=VALUE")
+        try:
+            d[key] = json.loads(text)
+        except json.JSONDecodeError:
+            d[key] = text
+    d.update({k: v for k, v in fields.items() if v is not None})
+    try:
+        return Conv4RecConfig.from_dict(d)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"config: {exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conv4rec.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -325,19 +357,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     parser.add_argument("--in-channels", type=int, help="K_in (default: Conv4RecConfig's)")
     parser.add_argument("--out-channels", type=int, help="K_out (default: Conv4RecConfig's)")
+    parser.add_argument("--config", type=Path,
+                        help="start from this config: a JSON dict of Conv4RecConfig fields, or "
+                             "a tuned file with one under \"config\" (conv4rec/configs/*.json)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change one config field, VALUE read as JSON else as a string "
+                             "(e.g. --set hidden=[512] --set orientation=item); repeatable")
     parser.add_argument("--refine-steps", type=int, default=0,
                         help="rank: also time N refinement steps per code (ratio to none)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    config = Conv4RecConfig()
-    for field in ("in_channels", "out_channels"):
-        if getattr(args, field) is not None:
-            try:
-                config = config.replace(**{field: getattr(args, field)})
-            except ValueError as exc:
-                parser.error(str(exc))
+    try:
+        config = bench_config(args.config, args.set, in_channels=args.in_channels,
+                              out_channels=args.out_channels)
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         if args.what in ("scale", "growth"):
             result = (bench_scale(config, args.steps, args.device) if args.what == "scale"
@@ -360,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     result.update(device=args.device, threads=torch.get_num_threads(),
-                  channels=f"K_in={config.in_channels}, K_out={config.out_channels}")
+                  config=config.to_dict())
     print(json.dumps(result, indent=2) if args.json else _summary(args.what, result))
     return 0
 

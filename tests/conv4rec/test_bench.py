@@ -56,3 +56,48 @@ def test_rank_times_the_refinement_against_plain_ranking_in_the_same_process():
     result = bench_rank(data, config, 1, "cpu", refine_steps=3)
     assert result["refine_steps"] == 3
     assert result["refine_ratio"] == result["rank_refined_s"] / result["rank_s"] > 0
+
+
+def test_bench_config_reads_a_tuned_file_then_the_settings(tmp_path):
+    from conv4rec.bench import bench_config
+
+    path = tmp_path / "tuned.json"
+    path.write_text('{"config": {"orientation": "item", "hidden": [64], "dropout": 0.5}}')
+    config = bench_config(path, ["hidden=[512, 256]", "monitor=rmse", "column_l2=1e-4"],
+                          in_channels=16, out_channels=None)
+    assert config == Conv4RecConfig(orientation="item", hidden=(512, 256), dropout=0.5,
+                                    monitor="rmse", column_l2=1e-4, in_channels=16)
+    assert bench_config(None, []) == Conv4RecConfig()
+
+
+def test_bench_config_errors_name_the_option_and_value(tmp_path):
+    import pytest
+
+    from conv4rec.bench import bench_config
+
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2")
+    for path, settings, expected in [
+        (bad, [], f"--config {bad}: cannot read a JSON config"),
+        (tmp_path / "missing.json", [], "--config"),
+        (None, ["hidden"], "--set 'hidden': expected KEY=VALUE"),
+        (None, ["colour=red"], "unknown field(s) ['colour']"),
+        (None, ["orientation=diagonal"], "orientation='diagonal'"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            bench_config(path, settings)
+        assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_epoch_flops_count_the_item_orientation_on_its_own_rows():
+    """In the item orientation the network's rows are items and its columns users: the epoch's
+    FLOPs are those of the transposed data (the step's decoder width is n_users)."""
+    from conv4rec.bench import bench_epoch
+
+    data = synthetic_like(40, 100, 800, 5)
+    config = Conv4RecConfig(hidden=(8,), batch_size=16, orientation="item")
+    result = bench_epoch(data, config, 1, "cpu")
+    rows = data.transpose()
+    n_batches = -(-(rows.counts_per_user() > 0).sum() // 16)
+    assert result["flops_per_epoch"] == step_flops(config, rows) * n_batches
+    assert step_flops(config, rows) != step_flops(config, data)
