@@ -18,7 +18,7 @@ from conv4rec import __version__
 from conv4rec.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from conv4rec.config import Conv4RecConfig
 from conv4rec.data import DataError, Interactions, per_user_holdout_mask
-from conv4rec.loss import interaction_losses, per_row_mean
+from conv4rec.loss import ColumnL2, interaction_losses, per_row_mean
 from conv4rec.model import Conv4Rec, joint_log_softmax
 from conv4rec.predict import expected_rating
 from conv4rec.seeding import SeedLike, seed_sequence, torch_generator
@@ -278,8 +278,8 @@ class Conv4RecEstimator:
                 loss = self._batch_loss(rows_data, rows, input_mask, target_mask, dropout_gen)
                 objective = loss
                 if cfg.column_l2 > 0:
-                    objective = loss + 0.5 * cfg.column_l2 * sum(
-                        p.square().sum() for p in self.model_.column_parameters())
+                    objective = loss + ColumnL2.apply(cfg.column_l2,
+                                                      *self.model_.column_parameters())
                 if not torch.isfinite(loss):
                     raise TrainingError(
                         f"loss became {loss.item()} at epoch {epoch + 1}, batch "

@@ -51,3 +51,27 @@ def per_row_mean(values: torch.Tensor, rows: torch.Tensor, n_rows: int) -> torch
     total = torch.zeros(n_rows, dtype=values.dtype, device=values.device).index_add_(0, rows, values)
     count = torch.bincount(rows, minlength=n_rows).to(values.dtype)
     return total / count
+
+
+class ColumnL2(torch.autograd.Function):
+    """``(lam / 2) * sum_p ||p||^2`` over the tensors ``params``: the column L2 penalty
+    (``Conv4RecConfig.column_l2``) as one autograd node.
+
+    ``0.5 * lam * sum(p.square().sum() for p in params)`` gives the same value and the same
+    gradients bit for bit (tested), but builds a squared copy of every parameter in the forward
+    pass and two more in the backward; with wide per-column matrices that was half of an
+    ML-1M training epoch (docs/performance.md). Here the forward reads each parameter once and
+    the backward writes ``g * lam * p`` once per parameter, computed as the composite's
+    ``(g * (lam / 2)) * (2 p)`` is rounded (scaling by 2 is exact, so the product is the same).
+    """
+
+    @staticmethod
+    def forward(ctx, lam: float, *params: torch.Tensor) -> torch.Tensor:
+        ctx.lam = lam
+        ctx.save_for_backward(*params)
+        return 0.5 * lam * sum(torch.linalg.vector_norm(p) ** 2 for p in params)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        half = grad * (0.5 * ctx.lam)  # the composite's upstream gradient, a 0-dim float32
+        return (None, *(p * (2 * half) for p in ctx.saved_tensors))

@@ -9,7 +9,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conv4rec.loss import interaction_losses, mixed_log_prob, per_row_mean
+from conv4rec.loss import ColumnL2, interaction_losses, mixed_log_prob, per_row_mean
 from conv4rec.model import joint_log_softmax
 
 
@@ -72,3 +72,25 @@ def test_per_row_mean_averages_within_rows():
     rows = torch.tensor([0, 0, 2])
     out = per_row_mean(values, rows, 3)
     assert out[0] == 2.0 and out[2] == 10.0 and torch.isnan(out[1])
+
+
+@given(st.integers(0, 2**31 - 1), st.sampled_from([1e-4, 3e-3, 0.1, 1.7]))
+def test_column_l2_node_matches_the_composite_penalty_bit_for_bit(seed, lam):
+    """The one-node penalty against its plain transcription: the same value (to rounding: the
+    sum of squares is reduced differently) and the same gradients bit for bit, with each
+    parameter also used twice by the loss, so that the order in which autograd sums a
+    parameter's gradient contributions is exercised as in training."""
+    rng = np.random.default_rng(seed)
+
+    def grads(penalty):
+        params = [torch.tensor(rng_params[i], requires_grad=True) for i in range(3)]
+        loss = sum((p.sin() * 3).sum() + (p * 0.7).exp().mean() for p in params)
+        (loss + penalty(params)).backward()
+        return [p.grad for p in params], penalty(params).item()
+
+    rng_params = [rng.normal(size=shape).astype(np.float32)
+                  for shape in ((7, 5), (11,), (3, 4, 2))]
+    plain, plain_value = grads(lambda ps: 0.5 * lam * sum(p.square().sum() for p in ps))
+    node, node_value = grads(lambda ps: ColumnL2.apply(lam, *ps))
+    assert all(torch.equal(a, b) for a, b in zip(plain, node))
+    assert math.isclose(plain_value, node_value, rel_tol=1e-5)
