@@ -340,8 +340,11 @@ def bench_config(path: Path | None, settings: list[str], **fields: int | None
     d.update({k: v for k, v in fields.items() if v is not None})
     try:
         return Conv4RecConfig.from_dict(d)
-    except (TypeError, ValueError) as exc:
+    except ValueError as exc:
         raise ValueError(f"config: {exc}") from None
+    except TypeError as exc:  # e.g. hidden=512: the widths are a list
+        raise ValueError(f"config: a field has the wrong type ({exc}); write lists as JSON, "
+                         f"e.g. --set hidden=[512]") from None
 
 
 def main(argv: list[str] | None = None) -> int:

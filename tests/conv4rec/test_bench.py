@@ -83,6 +83,7 @@ def test_bench_config_errors_name_the_option_and_value(tmp_path):
         (None, ["hidden"], "--set 'hidden': expected KEY=VALUE"),
         (None, ["colour=red"], "unknown field(s) ['colour']"),
         (None, ["orientation=diagonal"], "orientation='diagonal'"),
+        (None, ["hidden=512"], "write lists as JSON, e.g. --set hidden=[512]"),
     ]:
         with pytest.raises(ValueError) as info:
             bench_config(path, settings)
