@@ -425,24 +425,47 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+TRIAL_DEVICES = ("cpu", "cuda")
+
+
+def cached_trial(table: Table, split: Split, model: str, config, cache: Path,
+                 device: str) -> dict | None:
+    """A finished tuning trial of ``config`` from the cache: the one run on ``device``, else
+    one run on another device. A trial only ranks configs, and another device changes a
+    score by rounding alone, so a search can be finished on another machine than the one it
+    began on; the tables never mix devices (:func:`run_job` reads its own device's key)."""
+    device = job_device(model, device)
+    for dev in (device, *(d for d in TRIAL_DEVICES if d != device)):
+        path = cache / f"{job_key(table, split, model, config, 0, dev)}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+    return None
+
+
 def _run_trials(table: Table, split: Split, model: str, configs: list, cache: Path,
                 device: str, workers: int, progress: bool) -> list[dict]:
-    """``run_job`` of every config (seed 0), in ``workers`` processes when above 1 (spawned:
-    CUDA cannot be forked); the records come back in the order of ``configs``."""
+    """The record of every config (seed 0): :func:`cached_trial`, else ``run_job``, in
+    ``workers`` processes when above 1 (spawned: CUDA cannot be forked); the records come
+    back in the order of ``configs``."""
+    records = [cached_trial(table, split, model, cfg, cache, device) for cfg in configs]
+    todo = [i for i, record in enumerate(records) if record is None]
     desc = f"tune {model} {table.key}"
-    if workers <= 1:
-        return [run_job(table, split, model, cfg, 0, cache, device=device)
-                for cfg in tqdm(configs, desc=desc, disable=not progress, leave=False)]
+    if workers <= 1 or len(todo) <= 1:
+        for i in tqdm(todo, desc=desc, disable=not progress, leave=False):
+            records[i] = run_job(table, split, model, configs[i], 0, cache, device=device)
+        return records
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(workers, len(configs)), mp_context=context,
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context,
                              initializer=_init_worker,
                              initargs=(torch.get_num_threads(),)) as pool:
-        futures = [pool.submit(run_job, table, split, model, cfg, 0, cache, False, device)
-                   for cfg in configs]
-        for _ in tqdm(as_completed(futures), total=len(futures), desc=desc,
+        futures = {i: pool.submit(run_job, table, split, model, configs[i], 0, cache, False,
+                                  device) for i in todo}
+        for _ in tqdm(as_completed(futures.values()), total=len(futures), desc=desc,
                       disable=not progress, leave=False):
             pass
-        return [f.result() for f in futures]
+        for i, future in futures.items():
+            records[i] = future.result()
+    return records
 
 
 def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
@@ -478,19 +501,20 @@ def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
     metric, sign = ("rmse", 1.0) if table.protocol == "explicit" else ("ndcg@100", -1.0)
     records = _run_trials(val_table, split, model, candidates, cache, device, workers, progress)
     trials = [{"config": cfg.to_dict(), "score": sign * rec["metrics"][metric],
-               "metrics": rec["metrics"]} for cfg, rec in zip(candidates, records)]
+               "metrics": rec["metrics"], "device": rec.get("device", "cpu")}
+              for cfg, rec in zip(candidates, records)]
     best = min(trials, key=lambda t: t["score"])
     base_dict = base.to_dict()
     # every trial, as its changes from the base config and its validation metric, so the
     # file shows how far the winner was from the rest (the first trial is the base itself)
     trial_results = [{"changes": {k: v for k, v in t["config"].items() if base_dict.get(k) != v},
-                      metric: t["metrics"][metric]} for t in trials]
+                      metric: t["metrics"][metric], "device": t["device"]} for t in trials]
     out = {"model": model, "dataset": table.dataset, "protocol": table.protocol,
            "selected_by": f"validation {metric}", "budget": budget, "config": best["config"],
            "validation_metrics": best["metrics"], "trials": len(trials),
            "search_space": {k: [list(v) if isinstance(v, tuple) else v for v in values]
                             for k, values in space.items()},
-           "trial_results": trial_results, "searched_on": job_device(model, device)}
+           "trial_results": trial_results, "searched_on": "+".join(sorted({t["device"] for t in trials}))}
     CONFIG_DIR.mkdir(exist_ok=True)
     atomic_write_text(config_path(model, table.dataset, table.protocol),
                       json.dumps(out, indent=2, sort_keys=True) + "\n")

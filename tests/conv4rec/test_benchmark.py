@@ -228,6 +228,38 @@ def test_trials_in_parallel_processes_give_the_same_search(tiny):
     assert len(list((tmp / "c2").glob("*.json"))) == 3  # each trial ran (not read from c1)
 
 
+def test_a_search_reuses_trials_finished_on_another_device(tiny):
+    """A search begun on one machine can be finished on another: a trial cached under
+    another device's key is read, not refitted, and the file says where each trial ran."""
+    tmp, tables = tiny
+    table, cache = tables["tiny-weak"], tmp / "cache"
+    _, trials = benchmark.tune(table, "ease", budget=3, cache=cache, progress=False)
+    [cpu_file] = [p for p in cache.glob("*.json")
+                  if json.loads(p.read_text())["config"] == trials[1]["config"]]
+    record = json.loads(cpu_file.read_text())
+    # the same trial as a GPU would have cached it, with a score no CPU fit gives
+    record["device"], record["metrics"]["ndcg@100"] = "cuda", 0.999
+    split = benchmark.validation_split(table)
+    val_table = benchmark.Table(table.key + "-val", table.title, table.dataset, table.protocol,
+                                (split.name,), ("ease",))
+    config = benchmark.model_class("ease").config_class.from_dict(trials[1]["config"])
+    cuda_key = benchmark.job_key(val_table, split, "ease", config, 0, "cuda")
+    (cache / f"{cuda_key}.json").write_text(json.dumps(record))
+    cpu_file.unlink()
+    best, again = benchmark.tune(table, "ease", budget=3, cache=cache, progress=False)
+    assert not cpu_file.exists()  # read from the GPU's entry, not refitted
+    assert again[1]["metrics"]["ndcg@100"] == 0.999 and best.to_dict() == trials[1]["config"]
+    assert [t["device"] for t in again] == ["cpu", "cuda", "cpu"]
+    saved = json.loads((tmp / "configs" / f"ease__{table.dataset}__weak.json").read_text())
+    assert [t["device"] for t in saved["trial_results"]] == ["cpu", "cuda", "cpu"]
+    assert saved["searched_on"] == "cpu+cuda"
+    # the trial's own device is still read first: a CPU entry beside the GPU one wins
+    cpu_file.write_text(json.dumps({**record, "device": "cpu",
+                                    "metrics": {**record["metrics"], "ndcg@100": 0.5}}))
+    _, third = benchmark.tune(table, "ease", budget=3, cache=cache, progress=False)
+    assert third[1]["metrics"]["ndcg@100"] == 0.5 and third[1]["device"] == "cpu"
+
+
 def test_tune_tries_distinct_configs_and_stops_when_the_space_is_exhausted(tiny):
     tmp, tables = tiny
     grid = benchmark.SEARCH_SPACES["ease"]["l2"]
