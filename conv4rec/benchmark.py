@@ -32,6 +32,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -275,14 +276,22 @@ def uses_cold_column_rule(table: Table, split: Split, config) -> bool:
     return bool(np.any(np.bincount(train.user, minlength=train.n_users)[test.user] == 0))
 
 
+class MissingJob(LookupError):
+    """A job that ``--cached-only`` needed and the cache does not hold."""
+
+
 def run_job(table: Table, split: Split, model: str, config, seed: int, cache: Path,
-            force: bool = False, device: str = "cpu") -> dict:
-    """Fit and evaluate one model on one split with one seed, through the cache."""
+            force: bool = False, device: str = "cpu", cached_only: bool = False) -> dict:
+    """Fit and evaluate one model on one split with one seed, through the cache; with
+    ``cached_only``, read the cached result or raise :class:`MissingJob`, never fit."""
     device = job_device(model, device)
     key = job_key(table, split, model, config, seed, device)
     path = cache / f"{key}.json"
     if path.is_file() and not force:
         return json.loads(path.read_text())
+    if cached_only:
+        raise MissingJob(f"{path}: no cached result of {model} on table {table.key}, split "
+                         f"{split.name}, seed {seed}, device {device} (with its current config)")
     train = split.train
     start = time.perf_counter()
     fitted = build_model(model, config, table.dataset, train, device).fit(train, generator=seed)
@@ -525,8 +534,10 @@ def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
 def run_tables(table_keys: Sequence[str], *, out: Path, models: Sequence[str] | None = None,
                progress: bool = True, force: bool = False, command: str = "",
                suite: str = "custom", max_runs: int | None = None,
-               seeds: Sequence[int] | None = None, device: str = "cpu") -> list[dict]:
-    """Run (or read from the cache) every job of the tables and write the outputs."""
+               seeds: Sequence[int] | None = None, device: str = "cpu",
+               cached_only: bool = False) -> list[dict]:
+    """Run (or read from the cache) every job of the tables and write the outputs; with
+    ``cached_only``, read every job from the cache (:class:`MissingJob` if one is not there)."""
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     jobs = []
@@ -547,7 +558,7 @@ def run_tables(table_keys: Sequence[str], *, out: Path, models: Sequence[str] | 
             splits[sk] = table.load(split_name)
         config = load_config(model, table.dataset, table.protocol)
         records[table.key].append(run_job(table, splits[sk], model, config, seed, cache, force,
-                                          device))
+                                          device, cached_only))
     summaries = [aggregate(TABLES[k], records[k], max_runs, seeds) for k in table_keys
                  if records[k]]
     md = "\n".join(to_markdown(s, command) for s in summaries)
@@ -584,6 +595,16 @@ def cmd_benchmark(args) -> int:
         print(f"error: --seeds {','.join(map(str, args.seeds))}: no run of the table(s) "
               f"{', '.join(keys)} has these seeds", file=sys.stderr)
         return 2
+    if args.cached_only and (args.tune or args.tune_only or args.force):
+        print("error: --cached-only fits nothing, so it cannot go with --tune, --tune-only or "
+              "--force", file=sys.stderr)
+        return 2
+    if not args.cached_only:  # reading a GPU's cached results needs no GPU
+        try:
+            torch_device(args.device, usable=True)
+        except argparse.ArgumentTypeError as err:
+            print(f"error: argument --device: {err}", file=sys.stderr)
+            return 2
     models = args.models.split(",") if args.models else None
     out = Path(args.out)
     command = "python -m conv4rec " + " ".join(getattr(args, "argv", None) or sys.argv[1:])
@@ -598,10 +619,15 @@ def cmd_benchmark(args) -> int:
         if args.tune_only:
             print("tuned configs written under conv4rec/configs/; tables not run (--tune-only)")
             return 0
-    summaries = run_tables(keys, out=out, models=models, progress=not args.quiet,
-                           force=args.force, command=command,
-                           suite=args.name or args.suite, max_runs=args.runs,
-                           seeds=args.seeds, device=args.device)
+    try:
+        summaries = run_tables(keys, out=out, models=models, progress=not args.quiet,
+                               force=args.force, command=command,
+                               suite=args.name or args.suite, max_runs=args.runs,
+                               seeds=args.seeds, device=args.device,
+                               cached_only=args.cached_only)
+    except MissingJob as err:
+        print(f"error: --cached-only: {err}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(summaries, indent=2))
     else:
@@ -637,10 +663,14 @@ def add_benchmark_parser(sub) -> None:
                    "e.g. to fill the cache from a second process")
     p.add_argument("--force", action="store_true", help="ignore the cache")
     p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
-    p.add_argument("--device", type=torch_device, default="cpu",
+    p.add_argument("--device", type=partial(torch_device, usable=False), default="cpu",
                    help="torch device of the Conv4Rec jobs, e.g. cuda (default cpu; the "
                         "baselines always run on the CPU; results on another device are cached "
                         "apart from the CPU's)")
+    p.add_argument("--cached-only", action="store_true",
+                   help="fit nothing: build the tables from cached jobs only (an error names "
+                        "any job that is missing); with --device cuda, reads a GPU's cached "
+                        "results on a machine without one")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_benchmark)

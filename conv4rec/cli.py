@@ -39,13 +39,16 @@ def positive_int(text: str) -> int:
     return value
 
 
-def torch_device(text: str) -> str:
-    """A ``--device`` value: a torch device this machine has (cpu, cuda, cuda:1, mps)."""
+def torch_device(text: str, *, usable: bool = True) -> str:
+    """A ``--device`` value: a torch device this machine has (cpu, cuda, cuda:1, mps); with
+    ``usable=False``, any well-formed device name (e.g. to read a GPU's cached results)."""
     try:
         device = torch.device(text)
     except (RuntimeError, ValueError):
         raise argparse.ArgumentTypeError(f"not a torch device: {text!r} (e.g. cpu, cuda)"
                                          ) from None
+    if not usable:
+        return text
     if device.type == "cuda" and not torch.cuda.is_available():
         raise argparse.ArgumentTypeError(f"{text!r}: this machine has no usable CUDA device "
                                          f"(torch {torch.__version__})")

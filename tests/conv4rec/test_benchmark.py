@@ -151,14 +151,57 @@ def test_only_explicit_conv4rec_jobs_with_cold_test_columns_take_the_cold_column
             explicit, cold, "conv4rec", config)
 
 
-def test_a_device_this_machine_lacks_is_a_parser_error(capsys):
+def test_a_device_this_machine_lacks_is_an_error(tiny, capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["benchmark", "--device", "nonsense"])
     assert "argument --device: not a torch device: 'nonsense'" in capsys.readouterr().err
     if not benchmark.torch.cuda.is_available():
-        with pytest.raises(SystemExit):
-            build_parser().parse_args(["benchmark", "--device", "cuda"])
-        assert "no usable CUDA device" in capsys.readouterr().err
+        tmp, _ = tiny
+        assert main(["benchmark", "--tables", "tiny-explicit", "--device", "cuda", "--quiet",
+                     "--out", str(tmp / "r")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: argument --device: 'cuda': this machine has no usable "
+                              "CUDA device") and err.count("\n") == 1
+        assert not (tmp / "r" / "cache").exists()  # refused before anything ran
+
+
+def test_cached_only_builds_the_tables_from_the_cache_and_fits_nothing(tiny, capsys):
+    tmp, tables = tiny
+    out = tmp / "r"
+    args = ["benchmark", "--tables", "tiny-explicit", "--quiet", "--json", "--out", str(out)]
+    assert main(args + ["--cached-only"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --cached-only: ") and err.count("\n") == 1
+    assert ("no cached result of global_mean on table tiny-explicit, split fixed, seed 0, "
+            "device cpu") in err
+    assert not list((out / "cache").glob("*.json"))
+    assert main(args) == 0
+    fitted = json.loads(capsys.readouterr().out)
+    assert main(args + ["--cached-only"]) == 0
+    assert [s["rows"] for s in json.loads(capsys.readouterr().out)] == [s["rows"] for s in fitted]
+    assert main(args + ["--cached-only", "--tune"]) == 2
+    assert "cannot go with --tune" in capsys.readouterr().err
+
+    # a GPU's results read on a machine without one: a Conv4Rec job cached under "cuda"
+    table = Table("tiny-c4r", "tiny c4r", tables["tiny-explicit"].dataset, "explicit",
+                  ("fixed",), ("conv4rec",), seeds=(0,))
+    tables[table.key] = table
+    split = table.load("fixed")
+    config = benchmark.load_config("conv4rec", table.dataset, "explicit")
+    [gm] = [json.loads(p.read_text()) for p in (out / "cache").glob("*.json")
+            if json.loads(p.read_text())["model"] == "global_mean"
+            and json.loads(p.read_text())["seed"] == 0]
+    planted = {**gm, "model": "conv4rec", "device": "cuda", "table": table.key,
+               "metrics": {**gm["metrics"], "rmse": 0.123}}
+    key = job_key(table, split, "conv4rec", config, 0, "cuda")
+    (out / "cache" / f"{key}.json").write_text(json.dumps(planted))
+    gpu_args = ["benchmark", "--tables", "tiny-c4r", "--device", "cuda", "--quiet", "--json",
+                "--out", str(out)]
+    assert main(gpu_args + ["--cached-only"]) == 0
+    rows = json.loads(capsys.readouterr().out)[0]["rows"]
+    assert rows["conv4rec"]["rmse"]["mean"] == 0.123
+    assert main(gpu_args[:-2] + ["--out", str(out), "--device", "cpu", "--cached-only"]) == 2
+    assert "device cpu" in capsys.readouterr().err  # the CPU table never reads the GPU's job
 
 
 def test_aggregate_pairs_conv4rec_with_each_model():
