@@ -355,7 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default="ml-1m", help="dataset name or path (default ml-1m)")
     parser.add_argument("--split", help="split name")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=20, help="training steps timed by scale or profiled by profile")
+    parser.add_argument("--steps", type=int, default=20,
+                        help="training steps timed by scale or profiled by profile")
     parser.add_argument("--device", type=torch_device, default="cpu")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     parser.add_argument("--in-channels", type=int, help="K_in (default: Conv4RecConfig's)")

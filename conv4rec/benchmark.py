@@ -523,7 +523,8 @@ def tune(table: Table, model: str, *, budget: int, seed: int = 0, cache: Path,
            "validation_metrics": best["metrics"], "trials": len(trials),
            "search_space": {k: [list(v) if isinstance(v, tuple) else v for v in values]
                             for k, values in space.items()},
-           "trial_results": trial_results, "searched_on": "+".join(sorted({t["device"] for t in trials}))}
+           "trial_results": trial_results,
+           "searched_on": "+".join(sorted({t["device"] for t in trials}))}
     CONFIG_DIR.mkdir(exist_ok=True)
     atomic_write_text(config_path(model, table.dataset, table.protocol),
                       json.dumps(out, indent=2, sort_keys=True) + "\n")

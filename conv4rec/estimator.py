@@ -445,11 +445,11 @@ class Conv4RecEstimator:
         """``log_q`` (rows, columns, levels) with the rating distribution p(c | column) of each
         cold column (``cold``: boolean over the columns, from :meth:`cold_columns`; no training
         interaction, so the loss never trained its output weights: they are their random
-        initialisation, shrunk only by weight decay or the column L2 penalty) replaced by the row's level profile over its trained columns,
-        p(c) = sum_j q(j, c) / sum_j q(j); the consumption q(column) = sum_c q(column, c) is the
-        network's, so each row still sums to one. In the user orientation a new item gets the
-        user's rating profile; in the item orientation a user without training ratings gets
-        the item's."""
+        initialisation, shrunk only by weight decay or the column L2 penalty) replaced by the
+        row's level profile over its trained columns, p(c) = sum_j q(j, c) / sum_j q(j); the
+        consumption q(column) = sum_c q(column, c) is the network's, so each row still sums to
+        one. In the user orientation a new item gets the user's rating profile; in the item
+        orientation a user without training ratings gets the item's."""
         if not cold.any():
             return log_q
         log_consume = torch.logsumexp(log_q[:, cold], dim=-1, keepdim=True)

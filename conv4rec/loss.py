@@ -48,7 +48,8 @@ def per_row_mean(values: torch.Tensor, rows: torch.Tensor, n_rows: int) -> torch
     Shape:
         values, rows: (n,); output: (B,).
     """
-    total = torch.zeros(n_rows, dtype=values.dtype, device=values.device).index_add_(0, rows, values)
+    total = torch.zeros(n_rows, dtype=values.dtype, device=values.device)
+    total.index_add_(0, rows, values)
     count = torch.bincount(rows, minlength=n_rows).to(values.dtype)
     return total / count
 
