@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from conv4rec.cli import torch_device
-from conv4rec.config import Conv4RecConfig
+from conv4rec.config import ConfigError, Conv4RecConfig, read_config_fields
 from conv4rec.data import DataError, Interactions, load_dataset
 from conv4rec.estimator import Conv4RecEstimator, RowData
 
@@ -320,15 +320,10 @@ def bench_config(path: Path | None, settings: list[str], **fields: int | None
     """The config a benchmark times: the file's (else the defaults), then ``KEY=VALUE``
     settings, then the named fields that are not None. A bad file, key or value raises
     ValueError with a one-line message."""
-    d: dict = {}
-    if path is not None:
-        try:
-            loaded = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"--config {path}: cannot read a JSON config ({exc})") from None
-        d = loaded.get("config", loaded) if isinstance(loaded, dict) else None
-        if not isinstance(d, dict):
-            raise ValueError(f"--config {path}: expected a JSON object of config fields")
+    try:
+        d = dict(read_config_fields(path)) if path is not None else {}
+    except ConfigError as exc:
+        raise ValueError(f"--config {exc}") from None
     for setting in settings:
         key, sep, text = setting.partition("=")
         if not sep or not key:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from conv4rec.checkpoint import CheckpointError, atomic_write_bytes, atomic_write_text
-from conv4rec.config import ConfigError, Conv4RecConfig
+from conv4rec.config import ConfigError, Conv4RecConfig, read_config_fields
 from conv4rec.data import DataError, Interactions, Split, load_dataset
 from conv4rec.estimator import Conv4RecEstimator, TrainingError
 from conv4rec.evaluation import evaluate_explicit, evaluate_ranking, explicit_breakdown
@@ -108,16 +108,7 @@ def _config_from_args(args: argparse.Namespace) -> Conv4RecConfig:
     # start from every default: a JSON file that leaves an option out gets the default
     fields: dict = dataclasses.asdict(Conv4RecConfig())
     if args.config:
-        try:
-            loaded = json.loads(args.config.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{args.config}: cannot read config JSON ({exc})") from None
-        if isinstance(loaded, dict) and isinstance(loaded.get("config"), dict):
-            loaded = loaded["config"]  # a tuned config file of conv4rec/configs/
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{args.config}: expected a JSON object of Conv4RecConfig fields, "
-                              f"got {type(loaded).__name__}")
-        fields.update(loaded)
+        fields.update(read_config_fields(args.config))
     for name in _CONFIG_FLAGS:
         if getattr(args, name) is not None:
             fields[name] = getattr(args, name)

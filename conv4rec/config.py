@@ -205,3 +205,19 @@ class Conv4RecConfig:
         """A 12-hex-digit hash of the JSON form, to name result folders."""
         text = json.dumps(self.to_dict(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def read_config_fields(path) -> dict[str, Any]:
+    """The Conv4RecConfig fields in a JSON file: a plain object of fields, or a tuned file of
+    ``conv4rec/configs/`` with them under ``"config"``. A file that cannot be read or holds no
+    such object raises :class:`ConfigError` with a one-line message naming it."""
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read a JSON config ({exc})") from None
+    if isinstance(loaded, dict) and isinstance(loaded.get("config"), dict):
+        loaded = loaded["config"]  # a tuned config file of conv4rec/configs/
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a JSON object of Conv4RecConfig fields, "
+                          f"got {type(loaded).__name__}")
+    return loaded
