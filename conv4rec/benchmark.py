@@ -281,17 +281,25 @@ class MissingJob(LookupError):
 
 
 def run_job(table: Table, split: Split, model: str, config, seed: int, cache: Path,
-            force: bool = False, device: str = "cpu", cached_only: bool = False) -> dict:
+            force: bool = False, device: str = "cpu", cached_only: bool = False,
+            any_device: bool = False) -> dict:
     """Fit and evaluate one model on one split with one seed, through the cache; with
-    ``cached_only``, read the cached result or raise :class:`MissingJob`, never fit."""
+    ``cached_only``, read the cached result or raise :class:`MissingJob`, never fit; with
+    ``any_device`` too, a result another device cached serves when ``device`` has none."""
     device = job_device(model, device)
     key = job_key(table, split, model, config, seed, device)
     path = cache / f"{key}.json"
     if path.is_file() and not force:
         return json.loads(path.read_text())
     if cached_only:
-        raise MissingJob(f"{path}: no cached result of {model} on table {table.key}, split "
-                         f"{split.name}, seed {seed}, device {device} (with its current config)")
+        record = cached_record(table, split, model, config, seed, cache, device) \
+            if any_device else None
+        if record is None:
+            where = "any device" if any_device else f"device {device}"
+            raise MissingJob(f"{path}: no cached result of {model} on table {table.key}, "
+                             f"split {split.name}, seed {seed}, {where} (with its current "
+                             f"config)")
+        return record
     train = split.train
     start = time.perf_counter()
     fitted = build_model(model, config, table.dataset, train, device).fit(train, generator=seed)
@@ -333,6 +341,8 @@ def aggregate(table: Table, records: list[dict], max_runs: int | None = None,
         recs = sorted(recs, key=lambda r: (r["split"], r["seed"]))
         rows[model] = {c: summarize([r["metrics"][c] for r in recs]) for c in columns}
         rows[model]["fit_seconds"] = summarize([r["fit_seconds"] for r in recs])
+        # where each run ran (records cached before devices were recorded ran on the CPU)
+        rows[model]["devices"] = [r.get("device", "cpu") for r in recs]
     tests = {}
     unit_metric = "mse" if table.protocol == "explicit" else "ndcg@100"
     ref = sorted(by_model.get("conv4rec", []), key=lambda r: (r["split"], r["seed"]))
@@ -371,6 +381,11 @@ def to_markdown(summary: dict, command: str) -> str:
              f"Mean ± sample std over runs. Command: `{command}`", ""]
     if summary["note"]:
         lines += [summary["note"], ""]
+    mixed = {m: row["devices"] for m, row in summary["rows"].items()
+             if len(set(row.get("devices", ["cpu"]))) > 1}
+    if mixed:
+        lines += ["Runs on more than one device (in run order; the fit time is their mean): "
+                  + "; ".join(f"{m}: {', '.join(d)}" for m, d in mixed.items()) + ".", ""]
     lines.append("| model | " + " | ".join(cols) + " | fit s | vs Conv4Rec: p (Wilcoxon, "
                  "users) |")
     lines.append("|" + " --- |" * (len(cols) + 3))
@@ -434,21 +449,28 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-TRIAL_DEVICES = ("cpu", "cuda")
+JOB_DEVICES = ("cpu", "cuda")
+
+
+def cached_record(table: Table, split: Split, model: str, config, seed: int, cache: Path,
+                  device: str) -> dict | None:
+    """A finished job of ``config`` from the cache: the one run on ``device``, else one run
+    on another device (its record names the device), else None."""
+    device = job_device(model, device)
+    for dev in (device, *(d for d in JOB_DEVICES if d != device)):
+        path = cache / f"{job_key(table, split, model, config, seed, dev)}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+    return None
 
 
 def cached_trial(table: Table, split: Split, model: str, config, cache: Path,
                  device: str) -> dict | None:
-    """A finished tuning trial of ``config`` from the cache: the one run on ``device``, else
-    one run on another device. A trial only ranks configs, and another device changes a
-    score by rounding alone, so a search can be finished on another machine than the one it
-    began on; the tables never mix devices (:func:`run_job` reads its own device's key)."""
-    device = job_device(model, device)
-    for dev in (device, *(d for d in TRIAL_DEVICES if d != device)):
-        path = cache / f"{job_key(table, split, model, config, 0, dev)}.json"
-        if path.is_file():
-            return json.loads(path.read_text())
-    return None
+    """A finished tuning trial (seed 0) of ``config`` from the cache, on any device. A trial
+    only ranks configs, and another device changes a score by rounding alone, so a search can
+    be finished on another machine than the one it began on; a table mixes devices only when
+    asked (``--cached-only --any-device``, its devices listed)."""
+    return cached_record(table, split, model, config, 0, cache, device)
 
 
 def _run_trials(table: Table, split: Split, model: str, configs: list, cache: Path,
@@ -536,9 +558,10 @@ def run_tables(table_keys: Sequence[str], *, out: Path, models: Sequence[str] | 
                progress: bool = True, force: bool = False, command: str = "",
                suite: str = "custom", max_runs: int | None = None,
                seeds: Sequence[int] | None = None, device: str = "cpu",
-               cached_only: bool = False) -> list[dict]:
+               cached_only: bool = False, any_device: bool = False) -> list[dict]:
     """Run (or read from the cache) every job of the tables and write the outputs; with
-    ``cached_only``, read every job from the cache (:class:`MissingJob` if one is not there)."""
+    ``cached_only``, read every job from the cache (:class:`MissingJob` if one is not there),
+    with ``any_device`` too, from another device's cache where ``device``'s has none."""
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     jobs = []
@@ -559,7 +582,7 @@ def run_tables(table_keys: Sequence[str], *, out: Path, models: Sequence[str] | 
             splits[sk] = table.load(split_name)
         config = load_config(model, table.dataset, table.protocol)
         records[table.key].append(run_job(table, splits[sk], model, config, seed, cache, force,
-                                          device, cached_only))
+                                          device, cached_only, any_device))
     summaries = [aggregate(TABLES[k], records[k], max_runs, seeds) for k in table_keys
                  if records[k]]
     md = "\n".join(to_markdown(s, command) for s in summaries)
@@ -596,6 +619,10 @@ def cmd_benchmark(args) -> int:
         print(f"error: --seeds {','.join(map(str, args.seeds))}: no run of the table(s) "
               f"{', '.join(keys)} has these seeds", file=sys.stderr)
         return 2
+    if args.any_device and not args.cached_only:
+        print("error: --any-device reads cached jobs only, so it needs --cached-only",
+              file=sys.stderr)
+        return 2
     if args.cached_only and (args.tune or args.tune_only or args.force):
         print("error: --cached-only fits nothing, so it cannot go with --tune, --tune-only or "
               "--force", file=sys.stderr)
@@ -625,7 +652,7 @@ def cmd_benchmark(args) -> int:
                                force=args.force, command=command,
                                suite=args.name or args.suite, max_runs=args.runs,
                                seeds=args.seeds, device=args.device,
-                               cached_only=args.cached_only)
+                               cached_only=args.cached_only, any_device=args.any_device)
     except MissingJob as err:
         print(f"error: --cached-only: {err}", file=sys.stderr)
         return 2
@@ -672,6 +699,10 @@ def add_benchmark_parser(sub) -> None:
                    help="fit nothing: build the tables from cached jobs only (an error names "
                         "any job that is missing); with --device cuda, reads a GPU's cached "
                         "results on a machine without one")
+    p.add_argument("--any-device", action="store_true",
+                   help="with --cached-only: a job that --device's cache lacks is read from "
+                        "another device's cache (e.g. some runs made on a GPU, the others on "
+                        "the CPU); the table lists each run's device")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_benchmark)

@@ -204,6 +204,40 @@ def test_cached_only_builds_the_tables_from_the_cache_and_fits_nothing(tiny, cap
     assert "device cpu" in capsys.readouterr().err  # the CPU table never reads the GPU's job
 
 
+def test_any_device_builds_a_table_from_runs_cached_on_different_devices(tiny, capsys):
+    tmp, tables = tiny
+    out = tmp / "r"
+    table = Table("tiny-c4r", "tiny c4r", tables["tiny-explicit"].dataset, "explicit",
+                  ("fixed",), ("conv4rec",), seeds=(0, 1))
+    tables[table.key] = table
+    split = table.load("fixed")
+    config = benchmark.load_config("conv4rec", table.dataset, "explicit")
+    base = {"table": table.key, "model": "conv4rec", "split": "fixed", "fit_seconds": 1.0,
+            "metrics": {"rmse": 0.0, "mae": 0.5}, "per_user": {"users": [0], "mse": [0.0]}}
+    (out / "cache").mkdir(parents=True)
+    for seed, device, rmse in ((0, "cpu", 0.9), (1, "cuda", 0.8)):
+        record = {**base, "seed": seed, "device": device,
+                  "metrics": {**base["metrics"], "rmse": rmse}}
+        key = job_key(table, split, "conv4rec", config, seed, device)
+        (out / "cache" / f"{key}.json").write_text(json.dumps(record))
+    args = ["benchmark", "--tables", "tiny-c4r", "--quiet", "--out", str(out), "--name", "t"]
+    assert main(args + ["--cached-only"]) == 2  # the CPU table never reads the GPU's run
+    assert "seed 1, device cpu" in capsys.readouterr().err
+    assert main(args + ["--any-device"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: --any-device reads cached jobs only, so it needs --cached-only\n"
+    assert main(args + ["--cached-only", "--any-device", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]["rows"]["conv4rec"]
+    assert row["rmse"]["mean"] == pytest.approx(0.85) and row["rmse"]["n"] == 2
+    assert row["devices"] == ["cpu", "cuda"]
+    assert "conv4rec: cpu, cuda." in (out / "t.md").read_text()
+    # a job no device has cached is still named, as missing on any device
+    tables[table.key] = Table(table.key, table.title, table.dataset, "explicit", ("fixed",),
+                              ("conv4rec",), seeds=(0, 1, 2))
+    assert main(args + ["--cached-only", "--any-device"]) == 2
+    assert "seed 2, any device" in capsys.readouterr().err
+
+
 def test_aggregate_pairs_conv4rec_with_each_model():
     table = Table("t", "t", "d", "explicit", ("a", "b"), ("conv4rec", "global_mean"))
     records = []
