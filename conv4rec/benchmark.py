@@ -363,8 +363,12 @@ def aggregate(table: Table, records: list[dict], max_runs: int | None = None,
             entry["runs"] = paired_test([p[0]["metrics"][main] for p in pairs],
                                         [p[1]["metrics"][main] for p in pairs], test="t")
         tests[model] = entry
+    # the table's cost: every job's own fit and evaluation time, as recorded when it ran
+    seconds = {"fit": float(sum(r["fit_seconds"] for r in records)),
+               "eval": float(sum(r.get("eval_seconds", 0.0) for r in records)),
+               "jobs": len(records)}
     return {"table": table.key, "title": table.title, "protocol": table.protocol,
-            "dataset": table.dataset,
+            "dataset": table.dataset, "seconds": seconds,
             "runs": [list(r) for r in _runs(table, max_runs, seeds)],
             "columns": list(columns), "rows": rows, "paired_vs_conv4rec": tests,
             "note": table.note}
@@ -381,6 +385,11 @@ def to_markdown(summary: dict, command: str) -> str:
              f"Mean ± sample std over runs. Command: `{command}`", ""]
     if summary["note"]:
         lines += [summary["note"], ""]
+    if "seconds" in summary:
+        sec = summary["seconds"]
+        lines += [f"Time: {sec['jobs']} jobs, {sec['fit'] / 60:.1f} min of fitting and "
+                  f"{sec['eval'] / 60:.1f} min of evaluation in all (the jobs' own times, "
+                  f"recorded when they ran; a rerun from the cache takes seconds).", ""]
     mixed = {m: row["devices"] for m, row in summary["rows"].items()
              if len(set(row.get("devices", ["cpu"]))) > 1}
     if mixed:

@@ -54,6 +54,13 @@ def test_run_tables_writes_outputs_and_reuses_the_cache(tiny, monkeypatch):
     assert 0 <= strong["ease"]["ndcg@100"]["mean"] <= 1
     n_cached = len(list((out / "cache").glob("*.json")))
     assert n_cached == 2 * 2 + 2 * 2 + 2
+    # the table's time is the sum of its jobs' own recorded times
+    jobs = [json.loads(p.read_text()) for p in (out / "cache").glob("*.json")]
+    jobs = [j for j in jobs if j["table"] == "tiny-strong"]
+    assert summaries[1]["seconds"] == {
+        "fit": pytest.approx(sum(j["fit_seconds"] for j in jobs)),
+        "eval": pytest.approx(sum(j["eval_seconds"] for j in jobs)), "jobs": 4}
+    assert "Time: 4 jobs, " in md
 
     def boom(*args, **kwargs):
         raise AssertionError("a cached job was run again")
