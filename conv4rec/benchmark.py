@@ -292,8 +292,9 @@ def run_job(table: Table, split: Split, model: str, config, seed: int, cache: Pa
     if path.is_file() and not force:
         return json.loads(path.read_text())
     if cached_only:
-        record = cached_record(table, split, model, config, seed, cache, device) \
-            if any_device else None
+        record = None
+        if any_device:  # the key above missed: another device's run of the job, if any
+            record = cached_record(table, split, model, config, seed, cache, device)
         if record is None:
             where = "any device" if any_device else f"device {device}"
             raise MissingJob(f"{path}: no cached result of {model} on table {table.key}, "
@@ -385,13 +386,12 @@ def to_markdown(summary: dict, command: str) -> str:
              f"Mean ± sample std over runs. Command: `{command}`", ""]
     if summary["note"]:
         lines += [summary["note"], ""]
-    if "seconds" in summary:
-        sec = summary["seconds"]
-        lines += [f"Time: {sec['jobs']} jobs, {sec['fit'] / 60:.1f} min of fitting and "
-                  f"{sec['eval'] / 60:.1f} min of evaluation in all (the jobs' own times, "
-                  f"recorded when they ran; a rerun from the cache takes seconds).", ""]
+    sec = summary["seconds"]
+    lines += [f"Time: {sec['jobs']} jobs, {sec['fit'] / 60:.1f} min of fitting and "
+              f"{sec['eval'] / 60:.1f} min of evaluation in all (the jobs' own times, "
+              f"recorded when they ran; a rerun from the cache takes seconds).", ""]
     mixed = {m: row["devices"] for m, row in summary["rows"].items()
-             if len(set(row.get("devices", ["cpu"]))) > 1}
+             if len(set(row["devices"])) > 1}
     if mixed:
         lines += ["Runs on more than one device (in run order; the fit time is their mean): "
                   + "; ".join(f"{m}: {', '.join(d)}" for m, d in mixed.items()) + ".", ""]
