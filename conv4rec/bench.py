@@ -22,6 +22,7 @@ CPU only).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import statistics
@@ -321,7 +322,8 @@ def bench_config(path: Path | None, settings: list[str], **fields: int | None
     settings, then the named fields that are not None. A bad file, key or value raises
     ValueError with a one-line message."""
     try:
-        d = dict(read_config_fields(path)) if path is not None else {}
+        d = dataclasses.asdict(Conv4RecConfig())
+        d.update(read_config_fields(path) if path is not None else {})
     except ConfigError as exc:
         raise ValueError(f"--config {exc}") from None
     for setting in settings:

@@ -85,6 +85,7 @@ _CONFIG_FLAGS = {
     "eta": float, "epochs": int, "batch_size": int, "lr": float, "weight_decay": float,
     "patience": int, "validation_fraction": float, "monitor": str, "lr_drops": int,
     "column_l2": float, "refine_steps": int, "refine_lr": float, "weight_average": float,
+    "refine_alpha": float,
 }
 
 

@@ -16,9 +16,10 @@ INPUT_SCALINGS = ("none", "sqrt", "mean")
 
 
 #: Options added after results were cached, each with the value that reproduces the behaviour
-#: from before it existed (see ``Conv4RecConfig.to_dict``). Never change these values.
-_WRITTEN_ONLY_WHEN_ON = {"lr_drops": 0, "column_l2": 0.0, "refine_steps": 0, "refine_lr": 1e-2,
-                         "weight_average": 0.0}
+#: from before it existed (see ``Conv4RecConfig.to_dict``). Never change these values: a stored
+#: config that lacks an option had it off, even where the default now switches it on.
+OPTIONS_OFF = {"lr_drops": 0, "column_l2": 0.0, "refine_steps": 0, "refine_lr": 1e-2,
+               "weight_average": 0.0, "refine_alpha": None}
 
 
 class ConfigError(ValueError):
@@ -74,16 +75,17 @@ class Conv4RecConfig:
     patience : early-stopping patience in epochs on the validation loss (0 disables it).
     validation_fraction : share of each training user's interactions held out for early stopping.
     monitor : what early stopping watches on the held-out interactions: the loss ("loss", the
-        training objective) or the RMSE of the expected rating ("rmse", for explicit tasks;
-        the implicit part of the loss tends to overfit before the explicit part).
+        training objective) or the RMSE of the expected rating ("rmse", the default: the
+        implicit part of the loss tends to overfit before the explicit part, and on ML-100K u1
+        stopping on the RMSE was as good or better for the ranking too; docs/results.md).
     lr_drops : when early stopping would stop, go back to the best weights, divide the
-        learning rate by 10 and go on, up to this many times (0 = stop at once).
+        learning rate by 10 and go on, up to this many times (0 = stop at once; default 2).
     column_l2 : lambda of an L2 penalty (lambda / 2) ||theta||^2 on the per-column parameters
         (a column's rows of the first encoder matrix and of the decoder, its decoder biases and
         its item bias; per item in the user orientation), added to each batch's loss. Unlike
         the uniform decoupled weight decay it pulls a column that few rows observe towards zero
-        more than a frequent one (ML-100K u1, seed 0: 1e-4 lowered the RMSE by 0.0044, 2e-4
-        did less; docs/results.md).
+        more than a frequent one (default 1e-4; ML-100K u1, seed 0: 1e-4 lowered the RMSE by
+        0.0044, 2e-4 did less; docs/results.md).
     weight_average : decay of an exponential moving average of the weights, updated after
         every optimiser step (Polyak averaging; 0 = off). When on, validation, early stopping
         and the fitted model use the averaged weights (ML-100K u1, user orientation with
@@ -97,8 +99,15 @@ class Conv4RecConfig:
         network fixed (MAP fold-in: it closes part of the encoder's amortisation gap). How many
         steps, 0 to refine_steps, is chosen after training by the monitored metric on the
         validation interactions (``Conv4RecEstimator.refine_steps_``, saved in checkpoints).
-        0 = off (the default: each step costs about a forward and backward pass of the decoder).
+        0 = off. Default 40: each step costs about a forward and backward pass of the decoder,
+        so a refined ranking of every user is many times slower than the network alone
+        (docs/performance.md); ``refine_steps=0`` gives the plain amortised encoder.
     refine_lr : the step size of that refinement.
+    refine_alpha : the weight of the implicit part in the refinement's loss (None: ``alpha``,
+        the training loss's own weight; beta stays). A smaller weight fits the code more to
+        the row's ratings than to which items it holds: a lower RMSE at some cost in ranking
+        (default 0.2: on ML-100K u1 it gave the RMSE of the ratings-only refinement within
+        0.003 and kept the ranking of the unrefined network; docs/results.md, seventh round).
     """
 
     orientation: str = "user"
@@ -125,11 +134,12 @@ class Conv4RecConfig:
     weight_decay: float = 1e-4
     patience: int = 10
     validation_fraction: float = 0.05
-    monitor: str = "loss"
-    lr_drops: int = 0
-    column_l2: float = 0.0
-    refine_steps: int = 0
+    monitor: str = "rmse"
+    lr_drops: int = 2
+    column_l2: float = 1e-4
+    refine_steps: int = 40
     refine_lr: float = 1e-2
+    refine_alpha: float | None = 0.2
     weight_average: float = 0.0
 
     def __post_init__(self) -> None:
@@ -167,6 +177,8 @@ class Conv4RecConfig:
         _check(0.0 <= self.weight_average < 1.0, "weight_average", self.weight_average,
                "expected 0 <= value < 1")
         _check(self.refine_lr > 0, "refine_lr", self.refine_lr, "expected > 0")
+        _check(self.refine_alpha is None or self.refine_alpha >= 0, "refine_alpha",
+               self.refine_alpha, "expected None or >= 0")
         _check(self.lr > 0, "lr", self.lr, "expected > 0")
         _check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "expected >= 0")
         _check(isinstance(self.patience, int) and self.patience >= 0, "patience", self.patience,
@@ -185,7 +197,7 @@ class Conv4RecConfig:
         result folders) and their JSON; ``from_dict`` switches off what a stored dict lacks."""
         d = dataclasses.asdict(self)
         d["hidden"] = list(self.hidden)
-        for name, off in _WRITTEN_ONLY_WHEN_ON.items():
+        for name, off in OPTIONS_OFF.items():
             if d[name] == off:
                 del d[name]
         return d
@@ -196,7 +208,7 @@ class Conv4RecConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ConfigError(f"Conv4RecConfig: unknown field(s) {unknown}")
-        d = {**_WRITTEN_ONLY_WHEN_ON, **d}  # an option a stored config lacks was off
+        d = {**OPTIONS_OFF, **d}  # an option a stored config lacks was off
         if "hidden" in d:
             d["hidden"] = tuple(d["hidden"])
         return cls(**d)
@@ -208,15 +220,18 @@ class Conv4RecConfig:
 
 
 def read_config_fields(path) -> dict[str, Any]:
-    """The Conv4RecConfig fields in a JSON file: a plain object of fields, or a tuned file of
-    ``conv4rec/configs/`` with them under ``"config"``. A file that cannot be read or holds no
+    """The Conv4RecConfig fields in a JSON file: a plain object of fields (what it leaves out
+    is the caller's to fill, from the defaults), or a tuned file of ``conv4rec/configs/`` with
+    them under ``"config"`` (the options it leaves out were off). A file that cannot be read or holds no
     such object raises :class:`ConfigError` with a one-line message naming it."""
     try:
         loaded = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read a JSON config ({exc})") from None
     if isinstance(loaded, dict) and isinstance(loaded.get("config"), dict):
-        loaded = loaded["config"]  # a tuned config file of conv4rec/configs/
+        # a tuned file of conv4rec/configs/ (or a run's metrics.json): written by to_dict, so an
+        # option it lacks was off, whatever the default is now
+        loaded = {**OPTIONS_OFF, **loaded["config"]}
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: expected a JSON object of Conv4RecConfig fields, "
                           f"got {type(loaded).__name__}")

@@ -181,13 +181,14 @@ class Conv4RecEstimator:
         interactions (MAP fold-in), the network fixed. Each row's loss is summed, not averaged
         over the batch, so a row's refinement does not depend on the other rows of its batch."""
         cfg = self.config
+        alpha = cfg.alpha if cfg.refine_alpha is None else cfg.refine_alpha
         out = [codes]
         with torch.enable_grad():
             z = codes.detach().clone().requires_grad_(True)
             optimizer = torch.optim.Adam([z], lr=cfg.refine_lr)
             for _ in range(steps):
                 loss = interaction_losses(self.model_.decode(z), rows, items, levels,
-                                          alpha=cfg.alpha, beta=cfg.beta).sum()
+                                          alpha=alpha, beta=cfg.beta).sum()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward(inputs=[z])
                 optimizer.step()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conv4rec.bench import bench_growth, bench_profile, step_flops, synthetic_like, timed
-from conv4rec.config import Conv4RecConfig
+from conv4rec.config import OPTIONS_OFF, Conv4RecConfig
 
 
 def test_step_flops_match_a_hand_count():
@@ -65,9 +65,12 @@ def test_bench_config_reads_a_tuned_file_then_the_settings(tmp_path):
     path.write_text('{"config": {"orientation": "item", "hidden": [64], "dropout": 0.5}}')
     config = bench_config(path, ["hidden=[512, 256]", "monitor=rmse", "column_l2=1e-4"],
                           in_channels=16, out_channels=None)
+    # a tuned file's missing options were off (whatever the defaults are), then the settings
+    off = {**OPTIONS_OFF, "column_l2": 1e-4}
     assert config == Conv4RecConfig(orientation="item", hidden=(512, 256), dropout=0.5,
-                                    monitor="rmse", column_l2=1e-4, in_channels=16)
+                                    monitor="rmse", in_channels=16, **off)
     assert bench_config(None, []) == Conv4RecConfig()
+    assert bench_config(None, ["dropout=0.5"]) == Conv4RecConfig(dropout=0.5)
 
 
 def test_bench_config_errors_name_the_option_and_value(tmp_path):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 from hypothesis import given
 from strategies import small_configs
 
-from conv4rec.config import ConfigError, Conv4RecConfig
+from conv4rec.config import OPTIONS_OFF, ConfigError, Conv4RecConfig, read_config_fields
 
 
 @given(small_configs())
@@ -30,12 +31,14 @@ def test_bad_field_is_named_with_its_value(field, value):
 
 
 @pytest.mark.parametrize("option, on", [("lr_drops", 2), ("column_l2", 1e-4),
-                                        ("refine_steps", 10), ("refine_lr", 0.05)])
+                                        ("refine_steps", 10), ("refine_lr", 0.05),
+                                        ("refine_alpha", 0.3), ("weight_average", 0.9)])
 def test_an_option_left_off_is_not_written(option, on):
     # cache keys and result folders hash to_dict(): an option added later must not change the
     # JSON of the configs that leave it off, must round-trip when on, and a stored dict that
-    # lacks it (written before it existed) must read back with it off
-    plain = Conv4RecConfig()
+    # lacks it (written before it existed) must read back with it off, even where the default
+    # now switches it on
+    plain = Conv4RecConfig().replace(**OPTIONS_OFF)
     config = plain.replace(**{option: on})
     assert option not in plain.to_dict() and config.to_dict()[option] == on
     assert Conv4RecConfig.from_dict(config.to_dict()) == config
@@ -58,3 +61,17 @@ def test_unknown_field_is_refused():
 
 def test_hash_changes_with_any_field():
     assert Conv4RecConfig().short_hash() != Conv4RecConfig(lr=2e-3).short_hash()
+
+
+def test_a_tuned_file_leaves_an_option_off_and_a_plain_file_leaves_it_to_the_default(tmp_path):
+    defaults = Conv4RecConfig()
+    assert defaults.column_l2 > 0 and defaults.refine_steps > 0  # options on by default
+    tuned = tmp_path / "tuned.json"
+    tuned.write_text(json.dumps({"config": {"orientation": "item", "monitor": "loss"}}))
+    fields = read_config_fields(tuned)
+    assert {k: fields[k] for k in OPTIONS_OFF} == OPTIONS_OFF
+    assert Conv4RecConfig.from_dict(fields) == Conv4RecConfig(orientation="item", monitor="loss",
+                                                              **OPTIONS_OFF)
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({"orientation": "item"}))
+    assert read_config_fields(plain) == {"orientation": "item"}

@@ -96,7 +96,7 @@ def test_early_stopping_keeps_the_best_epoch(data):
 
 
 def test_lr_drops_go_on_from_the_best_weights_with_a_tenth_of_the_step(data):
-    config = TINY.replace(epochs=60, patience=2, lr=3e-2, lr_drops=1)
+    config = TINY.replace(epochs=60, patience=2, lr=3e-2, lr_drops=1, monitor="loss")
     est = fit(data, config)
     lrs = [h["lr"] for h in est.history_]
     assert lrs[0] == config.lr and set(lrs) == {config.lr, config.lr / 10}
@@ -253,6 +253,31 @@ def test_refinement_steps_are_chosen_on_validation_and_raise_the_inputs_likeliho
     again = Conv4RecEstimator.load(tmp_path / "c.pt")
     assert again.refine_steps_ == 4
     torch.testing.assert_close(again.predict_log_proba(users[:5]), batched)
+
+
+def test_refine_alpha_weights_the_implicit_part_of_the_refinement(data):
+    est = fit(data, TINY.replace(epochs=3, refine_steps=0, refine_lr=0.05))
+    users = np.arange(20)
+    in_rows, in_items, in_levels, scale, _, _ = est._inputs(est._rows_data, users, None)
+    codes = est.model_.encode(in_rows, in_items, in_levels, len(users), scale)
+
+    def refined(**options):
+        est.config = est.config.replace(**options)
+        return est._refined_codes(codes, in_rows, in_items, in_levels, 6)
+
+    # None is the training loss's own alpha
+    for a, b in zip(refined(refine_alpha=None), refined(refine_alpha=est.config.alpha)):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+    def explicit_loss(z):  # -sum log q(c | i) of the rows' own inputs
+        return estimator_module.interaction_losses(est.model_.decode(z), in_rows, in_items,
+                                                   in_levels, alpha=0.0).sum().item()
+
+    # alpha 0 fits the ratings alone: every step lowers their loss, to below what the joint
+    # refinement reaches in as many steps
+    ratings_only = [explicit_loss(z) for z in refined(refine_alpha=0.0)]
+    assert ratings_only == sorted(ratings_only, reverse=True) and ratings_only[-1] < ratings_only[0]
+    assert ratings_only[-1] < explicit_loss(refined(refine_alpha=1.0)[-1])
 
 
 def test_column_l2_pulls_the_per_column_parameters_to_zero(data):
