@@ -78,6 +78,17 @@ def evaluate_on_split(est: Conv4RecEstimator, test: Interactions
 
 
 # ------------------------------------------------------------------- config from arguments
+def _float_or_none(text: str) -> float | str:
+    """A float, or "none" (kept as the word: a flag left out is None) for an option whose
+    None means "as another field" (``--refine-alpha none``: the training loss's alpha)."""
+    if text.strip().lower() == "none":
+        return "none"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or none, got {text!r}") from None
+
+
 _CONFIG_FLAGS = {
     "orientation": str, "in_channels": int, "out_channels": int, "activation": str,
     "decoder_activation": str, "input_scaling": str, "dropout": float, "alpha": float,
@@ -85,7 +96,7 @@ _CONFIG_FLAGS = {
     "eta": float, "epochs": int, "batch_size": int, "lr": float, "weight_decay": float,
     "patience": int, "validation_fraction": float, "monitor": str, "lr_drops": int,
     "column_l2": float, "refine_steps": int, "refine_lr": float, "weight_average": float,
-    "refine_alpha": float,
+    "refine_alpha": _float_or_none,
 }
 
 
@@ -111,8 +122,9 @@ def _config_from_args(args: argparse.Namespace) -> Conv4RecConfig:
     if args.config:
         fields.update(read_config_fields(args.config))
     for name in _CONFIG_FLAGS:
-        if getattr(args, name) is not None:
-            fields[name] = getattr(args, name)
+        value = getattr(args, name)
+        if value is not None:
+            fields[name] = None if value == "none" else value
     if args.hidden:
         try:
             fields["hidden"] = tuple(int(h) for h in args.hidden.split(","))

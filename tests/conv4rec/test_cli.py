@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from conv4rec.cli import main
+from conv4rec.cli import _config_from_args, build_parser, main
+from conv4rec.config import Conv4RecConfig
 from conv4rec.demo import synthetic_interactions
 
 FAST = ["--hidden", "8", "--in-channels", "2", "--out-channels", "2", "--epochs", "3",
@@ -132,6 +133,25 @@ def test_train_reads_plain_and_tuned_config_files(tiny_csv, tmp_path):
         config = json.loads((out / "metrics.json").read_text())["config"]
         assert config["in_channels"] == 2 and config["out_channels"] == 2
         assert config["hidden"] == [8] and config["epochs"] == 2
+        # an option the plain file leaves out takes the default; the tuned file (written by
+        # to_dict, which leaves out what is off) had it off
+        defaults = Conv4RecConfig()
+        assert config.get("column_l2", 0.0) == (defaults.column_l2 if name == "plain" else 0.0)
+        assert config.get("refine_steps", 0) == (defaults.refine_steps if name == "plain" else 0)
+
+
+def test_refine_alpha_flag_takes_a_number_or_none():
+    parser = build_parser()
+
+    def config(*flags):
+        return _config_from_args(parser.parse_args(["train", "--data", "x", "--out", "y",
+                                                    *flags]))
+
+    assert config().refine_alpha == Conv4RecConfig().refine_alpha
+    assert config("--refine-alpha", "0.5").refine_alpha == 0.5
+    assert config("--refine-alpha", "none").refine_alpha is None  # the loss's own alpha
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--data", "x", "--out", "y", "--refine-alpha", "foo"])
 
 
 def test_help_everywhere(capsys):
