@@ -271,9 +271,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.refine_steps < 0:
             raise ConfigError(f"--refine-steps {args.refine_steps}: expected an integer >= 0")
         est.refine_steps_ = args.refine_steps
+    try:
+        if args.refine_alpha is not None:
+            est.config = est.config.replace(
+                refine_alpha=None if args.refine_alpha == "none" else args.refine_alpha)
+        if args.refine_lr is not None:
+            est.config = est.config.replace(refine_lr=args.refine_lr)
+    except ConfigError as exc:
+        raise ConfigError(f"--refine-alpha/--refine-lr: {exc}") from None
     test = _known_users_only(split)
     metrics, predicted = evaluate_on_split(est, test)
     metrics["refine_steps"] = est.refine_steps_
+    if est.refine_steps_:
+        metrics["refine_alpha"], metrics["refine_lr"] = est.config.refine_alpha, est.config.refine_lr
     if args.breakdown:
         metrics["breakdown"] = explicit_breakdown(lambda users, items: predicted,
                                                   est.train_data_, test)
@@ -352,6 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "items' and the users' training counts")
     p.add_argument("--refine-steps", type=int, help="refinement steps of each user's code "
                    "before predicting (default: the checkpoint's; 0 = the network alone)")
+    p.add_argument("--refine-alpha", type=_float_or_none, help="implicit weight of the "
+                   "refinement's loss (default: the checkpoint's config; none = its alpha)")
+    p.add_argument("--refine-lr", type=float, help="step size of the refinement (default: the "
+                   "checkpoint's config)")
     p.add_argument("--device", type=torch_device, default="cpu", help="torch device (default cpu)")
     p.set_defaults(func=cmd_evaluate)
 

@@ -93,6 +93,14 @@ def test_refinement_from_train_to_evaluate(tiny_csv, tmp_path, capsys):
     assert {r["by"] for r in runs[None]["breakdown"]} == {"item", "user"}
     assert "breakdown" not in runs[0]
     assert runs[0]["rmse"] != runs[5]["rmse"]
+    # the refinement's implicit weight and step size can be changed for the evaluation
+    for flags in (["--refine-alpha", "0"], ["--refine-alpha", "none"], ["--refine-lr", "0.2"]):
+        assert main(["evaluate", ckpt, "--data", str(tiny_csv), "--json", "--refine-steps", "5",
+                     *flags]) == 0
+        runs[flags[1]] = json.loads(capsys.readouterr().out)
+    assert runs[5]["refine_alpha"] == Conv4RecConfig().refine_alpha and runs["0"]["refine_alpha"] == 0
+    assert runs["none"]["refine_alpha"] is None and runs["0.2"]["refine_lr"] == 0.2
+    assert len({runs[k]["rmse"] for k in (5, "0", "none", "0.2")}) == 4
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -102,6 +110,7 @@ def test_refinement_from_train_to_evaluate(tiny_csv, tmp_path, capsys):
     (["train", "--data", "no-such-dataset", "--out", "{tmp}"], "no-such-dataset"),
     (["train", "--data", "{csv}", "--out", "{tmp}", "--lr", "-1"], "lr=-1.0"),
     (["evaluate", "{ckpt}", "--data", "{csv}", "--refine-steps", "-2"], "--refine-steps -2"),
+    (["evaluate", "{ckpt}", "--data", "{csv}", "--refine-alpha", "-1"], "refine_alpha=-1.0"),
     (["train", "--data", "{csv}", "--out", "{tmp}", "--config", "{list_json}"],
      "expected a JSON object of Conv4RecConfig fields, got list"),
 ])
