@@ -98,7 +98,8 @@ def test_refinement_from_train_to_evaluate(tiny_csv, tmp_path, capsys):
         assert main(["evaluate", ckpt, "--data", str(tiny_csv), "--json", "--refine-steps", "5",
                      *flags]) == 0
         runs[flags[1]] = json.loads(capsys.readouterr().out)
-    assert runs[5]["refine_alpha"] == Conv4RecConfig().refine_alpha and runs["0"]["refine_alpha"] == 0
+    assert runs[5]["refine_alpha"] == Conv4RecConfig().refine_alpha
+    assert runs["0"]["refine_alpha"] == 0
     assert runs["none"]["refine_alpha"] is None and runs["0.2"]["refine_lr"] == 0.2
     assert len({runs[k]["rmse"] for k in (5, "0", "none", "0.2")}) == 4
 
