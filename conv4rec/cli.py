@@ -283,7 +283,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     metrics, predicted = evaluate_on_split(est, test)
     metrics["refine_steps"] = est.refine_steps_
     if est.refine_steps_:
-        metrics["refine_alpha"], metrics["refine_lr"] = est.config.refine_alpha, est.config.refine_lr
+        metrics["refine_alpha"] = est.config.refine_alpha
+        metrics["refine_lr"] = est.config.refine_lr
     if args.breakdown:
         metrics["breakdown"] = explicit_breakdown(lambda users, items: predicted,
                                                   est.train_data_, test)

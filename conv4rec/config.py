@@ -72,7 +72,7 @@ class Conv4RecConfig:
     Training
     --------
     epochs, batch_size, lr, weight_decay : Adam with decoupled weight decay over user batches.
-    patience : early-stopping patience in epochs on the validation loss (0 disables it).
+    patience : early-stopping patience in epochs on the monitored validation metric (0 = off).
     validation_fraction : share of each training user's interactions held out for early stopping.
     monitor : what early stopping watches on the held-out interactions: the loss ("loss", the
         training objective) or the RMSE of the expected rating ("rmse", the default: the
@@ -222,8 +222,8 @@ class Conv4RecConfig:
 def read_config_fields(path) -> dict[str, Any]:
     """The Conv4RecConfig fields in a JSON file: a plain object of fields (what it leaves out
     is the caller's to fill, from the defaults), or a tuned file of ``conv4rec/configs/`` with
-    them under ``"config"`` (the options it leaves out were off). A file that cannot be read or holds no
-    such object raises :class:`ConfigError` with a one-line message naming it."""
+    them under ``"config"`` (the options it leaves out were off). A file that cannot be read or
+    holds no such object raises :class:`ConfigError` with a one-line message naming it."""
     try:
         loaded = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
