@@ -98,6 +98,7 @@ BOUNDS = {
 #: Real-data models (``conv4rec.benchmark`` names): label and colour.
 MODELS = {
     "conv4rec": ("Conv4Rec", OKABE_ITO["blue"]),
+    "conv4rec_user": ("Conv4Rec, user\n(defaults)", OKABE_ITO["sky_blue"]),
     "global_mean": ("global mean", OKABE_ITO["grey"]),
     "user_item_bias": ("user + item bias", OKABE_ITO["grey"]),
     "popularity": ("popularity", OKABE_ITO["grey"]),
