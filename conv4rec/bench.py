@@ -22,7 +22,6 @@ CPU only).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import resource
 import statistics
@@ -36,7 +35,7 @@ import numpy as np
 import torch
 
 from conv4rec.cli import torch_device
-from conv4rec.config import ConfigError, Conv4RecConfig, read_config_fields
+from conv4rec.config import ConfigError, Conv4RecConfig, fields_over_defaults
 from conv4rec.data import DataError, Interactions, load_dataset
 from conv4rec.estimator import Conv4RecEstimator, RowData
 
@@ -322,8 +321,7 @@ def bench_config(path: Path | None, settings: list[str], **fields: int | None
     settings, then the named fields that are not None. A bad file, key or value raises
     ValueError with a one-line message."""
     try:
-        d = dataclasses.asdict(Conv4RecConfig())
-        d.update(read_config_fields(path) if path is not None else {})
+        d = fields_over_defaults(path)
     except ConfigError as exc:
         raise ValueError(f"--config {exc}") from None
     for setting in settings:

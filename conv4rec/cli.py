@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import sys
@@ -14,7 +13,7 @@ import numpy as np
 import torch
 
 from conv4rec.checkpoint import CheckpointError, atomic_write_bytes, atomic_write_text
-from conv4rec.config import ConfigError, Conv4RecConfig, read_config_fields
+from conv4rec.config import ConfigError, Conv4RecConfig, fields_over_defaults
 from conv4rec.data import DataError, Interactions, Split, load_dataset
 from conv4rec.estimator import Conv4RecEstimator, TrainingError
 from conv4rec.evaluation import evaluate_explicit, evaluate_ranking, explicit_breakdown
@@ -118,9 +117,7 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
 
 def _config_from_args(args: argparse.Namespace) -> Conv4RecConfig:
     # start from every default: a JSON file that leaves an option out gets the default
-    fields: dict = dataclasses.asdict(Conv4RecConfig())
-    if args.config:
-        fields.update(read_config_fields(args.config))
+    fields = fields_over_defaults(args.config)
     for name in _CONFIG_FLAGS:
         value = getattr(args, name)
         if value is not None:

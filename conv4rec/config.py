@@ -236,3 +236,13 @@ def read_config_fields(path) -> dict[str, Any]:
         raise ConfigError(f"{path}: expected a JSON object of Conv4RecConfig fields, "
                           f"got {type(loaded).__name__}")
     return loaded
+
+
+def fields_over_defaults(path=None) -> dict[str, Any]:
+    """Every Conv4RecConfig field: the defaults, overridden by the fields of the JSON file at
+    ``path`` when one is given (:func:`read_config_fields`: a tuned file's missing options are
+    off, a plain file's are the defaults). Flags and settings go on top of this."""
+    fields = dataclasses.asdict(Conv4RecConfig())
+    if path is not None:
+        fields.update(read_config_fields(path))
+    return fields
