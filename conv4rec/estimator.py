@@ -259,7 +259,10 @@ class Conv4RecEstimator:
         # Polyak averaging: validation, early stopping and the result use the averaged weights
         averaged = [p.detach().clone() for p in params] if cfg.weight_average else None
         self.history_: list[dict] = []
+        # (best monitored value, its weights, its epoch); patience counts from `since`, the
+        # later of the best epoch and the last learning-rate drop
         best = (math.inf, None, -1)
+        since = -1
         show = self.progress and sys.stderr.isatty()
         bar = tqdm(range(cfg.epochs), desc="train", unit="epoch", disable=not show, leave=False)
         for epoch in bar:
@@ -314,11 +317,12 @@ class Conv4RecEstimator:
                 if watched < best[0] - 1e-6:
                     state = {k: v.detach().clone() for k, v in self.model_.state_dict().items()}
                     best = (watched, state, epoch + 1)
+                    since = epoch + 1
             if live is not None:
                 with torch.no_grad():
                     torch._foreach_copy_(params, live)
-            if len(val_rows) and best[2] != epoch + 1:
-                if epoch + 1 - best[2] >= cfg.patience:
+            if len(val_rows) and since != epoch + 1:
+                if epoch + 1 - since >= cfg.patience:
                     if not drops_left:
                         break
                     # go back to the best weights and go on with a 10x smaller step
@@ -329,7 +333,7 @@ class Conv4RecEstimator:
                             torch._foreach_copy_(averaged, params)
                     for group in optimizer.param_groups:
                         group["lr"] /= 10.0
-                    best = (best[0], best[1], epoch + 1)
+                    since = epoch + 1
         bar.close()
         if best[1] is not None:
             self.model_.load_state_dict(best[1])
@@ -337,6 +341,7 @@ class Conv4RecEstimator:
             with torch.no_grad():
                 torch._foreach_copy_(params, averaged)
         self.best_epoch_ = best[2] if best[1] is not None else len(self.history_)
+        self._validation_split = (val_rows, fit_mask, val_mask)
         self.model_.fold_shared_weights()
         self.refine_steps_, self.refine_curve_ = 0, []
         if cfg.refine_steps and len(val_rows):

@@ -89,8 +89,8 @@ def test_nan_loss_stops_with_a_clear_error(data, monkeypatch):
 
 
 def test_early_stopping_keeps_the_best_epoch(data):
-    est = fit(data, TINY.replace(epochs=40, patience=3, lr=3e-2))
-    losses = [h["val_loss"] for h in est.history_]
+    est = fit(data, TINY.replace(epochs=40, patience=3, lr=3e-2, lr_drops=0))
+    losses = [h["val_" + est.config.monitor] for h in est.history_]
     assert est.best_epoch_ == int(np.argmin(losses)) + 1
     assert len(est.history_) <= est.best_epoch_ + 3
 
@@ -337,3 +337,28 @@ def test_no_cold_column_leaves_the_prediction_as_the_network_gives_it(data):
     with torch.no_grad():
         raw = estimator_module.joint_log_softmax(est._forward(est._rows_data, rows, None)[0])
     assert est._fill_cold_columns(raw, torch.as_tensor(est.cold_columns())) is raw
+
+
+def test_best_epoch_is_the_kept_weights_epoch_after_a_learning_rate_drop(data, monkeypatch):
+    """With a scripted validation curve that never improves after the drop, the kept epoch is
+    the best one (3), not the epoch of the drop (5)."""
+    curve = iter([5.0, 4.0, 3.0, 3.5, 3.6, 3.7, 3.8, 3.9, 4.0])
+    monkeypatch.setattr(Conv4RecEstimator, "_validation",
+                        lambda self, *a, **k: [{"val_loss": next(curve), "val_rmse": 1.0}])
+    est = fit(data, TINY.replace(epochs=9, patience=2, lr_drops=1, monitor="loss",
+                                 refine_steps=0))
+    lrs = [h["lr"] for h in est.history_]
+    assert lrs.index(TINY.lr / 10) == 5  # epochs 4 and 5 did not improve on 3: drop
+    assert len(est.history_) == 7  # epochs 6 and 7 did not improve either: stop
+    assert est.best_epoch_ == 3
+    assert est.to_checkpoint().metadata["validation_loss"] == 3.0
+
+
+def test_checkpoint_validation_loss_is_the_saved_weights_validation_loss(data, tmp_path):
+    config = TINY.replace(epochs=40, patience=2, lr=3e-2, lr_drops=2, monitor="loss",
+                          refine_steps=0)
+    est = fit(data, config)
+    est.save(tmp_path / "m.pt")
+    loaded = Conv4RecEstimator.load(tmp_path / "m.pt")
+    recomputed = loaded._validation(loaded._rows_data, *est._validation_split)[0]["val_loss"]
+    assert loaded.metadata_["validation_loss"] == pytest.approx(recomputed, rel=1e-5)
